@@ -19,6 +19,8 @@ build() {
   echo "building $image from Debian $suite"
   local tarball
   tarball="$(mktemp --suffix=.tar)"
+  # The hooks run in a shell of their own where $1 is the new root: keep them single-quoted.
+  # shellcheck disable=SC2016
   mmdebstrap --variant=minbase --include="$PACKAGES" \
     --skip=cleanup/apt/lists \
     --customize-hook='chroot "$1" systemctl mask getty@tty1.service serial-getty@.service console-getty.service e2scrub_all.timer e2scrub_reap.service apt-daily.timer apt-daily-upgrade.timer fstrim.timer systemd-remount-fs.service' \
@@ -28,7 +30,8 @@ build() {
     "deb $MIRROR $suite-updates main" \
     "deb $SECURITY_MIRROR $suite-security main" >"$tarball.log" 2>&1 || { cat "$tarball.log" >&2; exit 1; }
   rm -f "$tarball.log"
-  local tmp_image="$image-build-$$"
+  local old_id tmp_image="$image-build-$$"
+  old_id="$(podman image inspect --format '{{ .Id }}' "$image" 2>/dev/null || true)"
   podman import \
     --change 'CMD ["/sbin/init"]' \
     --change 'STOPSIGNAL SIGRTMIN+3' \
@@ -37,6 +40,8 @@ build() {
     "$tarball" "$tmp_image" >/dev/null 2>&1
   podman tag "$tmp_image" "$image"
   podman rmi "$tmp_image" >/dev/null
+  # The previous build, unless a container still uses it.
+  [ -z "$old_id" ] || podman rmi "$old_id" >/dev/null 2>&1 || true
   rm -f "$tarball"
   echo "built $image"
 }

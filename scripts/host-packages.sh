@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install the Debian packages the test harness and the lab need on this machine
 # (podman and friends for the systemd test hosts, mmdebstrap to build their images,
-# shellcheck for ansible-test sanity). Only missing packages are installed.
+# and ShellCheck for ansible-test sanity). Only missing packages are installed.
 set -euo pipefail
 packages=(podman runc slirp4netns uidmap fuse-overlayfs mmdebstrap shellcheck rsync git)
 missing=()

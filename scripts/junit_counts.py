@@ -4,7 +4,7 @@ import sys
 import xml.etree.ElementTree as ET
 
 try:
-    root = ET.parse(sys.argv[1]).getroot()
+    root = ET.parse(sys.argv[1]).getroot()  # noqa: S314 - written by this run's own pytest
 except (OSError, ET.ParseError):
     print("0 0")
     sys.exit(0)

@@ -6,7 +6,7 @@
 # Every pytest test counts as one; every other layer (and every molecule scenario) as one.
 set -uo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
-cd "$root"
+cd "$root" || exit 1
 export PATH="$root/.venv/bin:$PATH"
 export ANSIBLE_COLLECTIONS_PATH="$root/.cache/collections"
 export CONTAINERS_CONF="$root/tests/podman/containers.conf"
