@@ -51,6 +51,15 @@ layer_pytest() {
   summary+=("pytest $((SECONDS - start))s rc=$rc")
 }
 
+# Test hosts of a molecule scenario are named <scenario>-<platform>. Remove leftovers of
+# an interrupted run before and after, so a rerun never meets "name already in use".
+remove_test_hosts() {
+  local pattern names
+  pattern="^($(IFS='|'; echo "$*"))-debian[0-9]+$"
+  mapfile -t names < <(podman ps -a --format '{{.Names}}' 2>/dev/null | grep -E "$pattern" || true)
+  [ "${#names[@]}" -eq 0 ] || podman rm -f -t 5 "${names[@]}" >/dev/null 2>&1 || true
+}
+
 layer_molecule() {
   local scenarios
   if [ -n "${SCENARIOS:-}" ]; then
@@ -61,6 +70,9 @@ layer_molecule() {
   if [ "${#scenarios[@]}" -eq 0 ]; then
     echo "molecule: no scenario found"; failed=$((failed + 1)); return
   fi
+  remove_test_hosts "${scenarios[@]}"
+  # shellcheck disable=SC2064 # the list is fixed now
+  trap "remove_test_hosts ${scenarios[*]}" EXIT
   for s in "${scenarios[@]}"; do
     run "molecule-$s" molecule test -s "$s"
   done
