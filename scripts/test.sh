@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Run every test layer and end with one line "N passed, N failed".
 # Usage: scripts/test.sh [layer ...]   (default: all layers, in this order)
-#   ruff yamllint ansible-lint sanity pytest build molecule
+#   ruff yamllint ansible-lint changelog sanity pytest build molecule
 # SCENARIOS="a b" limits the molecule layer to those scenarios.
 # Every pytest test counts as one; every other layer (and every molecule scenario) as one.
 set -uo pipefail
@@ -13,7 +13,7 @@ export CONTAINERS_CONF="$root/tests/podman/containers.conf"
 logs="$root/tests/output/logs"
 rm -rf "$logs" && mkdir -p "$logs"
 
-all_layers=(ruff yamllint ansible-lint sanity pytest build molecule)
+all_layers=(ruff yamllint ansible-lint changelog sanity pytest build molecule)
 layers=("${@:-${all_layers[@]}}")
 [ "$#" -gt 0 ] || layers=("${all_layers[@]}")
 passed=0
@@ -83,6 +83,7 @@ for layer in "${layers[@]}"; do
     ruff) run ruff bash -c 'ruff check . && ruff format --check .' ;;
     yamllint) run yamllint yamllint --strict . ;;
     ansible-lint) run ansible-lint ansible-lint --profile production --strict ;;
+    changelog) run changelog antsibull-changelog lint ;;
     sanity) run sanity scripts/sanity.sh ;;
     pytest) layer_pytest ;;
     build) run build scripts/build-check.sh ;;
