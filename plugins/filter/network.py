@@ -105,6 +105,17 @@ def cidrs_overlap(networks, other):
     return any(a.overlaps(b) for a in left for b in right if a.version == b.version)
 
 
+def cidrs_not_covered(networks, covering):
+    """The items of ``networks`` that do not lie entirely inside one of ``covering``."""
+    outer = _networks(covering, "cidrs_not_covered")
+
+    def covered(value):
+        network = _network(value, "cidrs_not_covered")
+        return any(network.version == o.version and network.subnet_of(o) for o in outer)
+
+    return [value for value in _as_list(networks, "cidrs_not_covered") if not covered(value)]
+
+
 def cidrs_of_version(values, version):
     """The networks of ``values`` of one IP version (4 or 6), normalised (``10.0.0.1/8`` -> ``10.0.0.0/8``)."""
     if version not in (4, 6):
@@ -120,5 +131,6 @@ class FilterModule(object):
             "invalid_cidrs": invalid_cidrs,
             "ip_in_networks": ip_in_networks,
             "cidrs_overlap": cidrs_overlap,
+            "cidrs_not_covered": cidrs_not_covered,
             "cidrs_of_version": cidrs_of_version,
         }

@@ -9,6 +9,7 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.homelab.k8s.plugins.filter import network
 from ansible_collections.homelab.k8s.plugins.filter.network import (
     cidr_valid,
+    cidrs_not_covered,
     cidrs_of_version,
     cidrs_overlap,
     invalid_cidrs,
@@ -26,6 +27,7 @@ def test_filter_module_exports_every_filter():
         "invalid_cidrs",
         "ip_in_networks",
         "cidrs_overlap",
+        "cidrs_not_covered",
         "cidrs_of_version",
     }
 
@@ -165,6 +167,32 @@ def test_cidrs_overlap(left, right, expected):
 def test_cidrs_overlap_names_the_bad_value():
     with pytest.raises(AnsibleFilterError, match=r"^cidrs_overlap: '10\.0\.0\.0/40' is not a network"):
         cidrs_overlap("10.244.0.0/16", "10.0.0.0/40")
+
+
+@pytest.mark.parametrize(
+    ("networks", "covering", "expected"),
+    [
+        (["192.168.1.0/24"], ["192.168.0.0/16"], []),
+        (["192.168.1.0/24"], ["192.168.1.0/24"], []),
+        (["192.168.1.0/24"], ["192.168.1.0/25"], ["192.168.1.0/24"]),
+        (["192.168.1.0/24", "10.1.0.0/16"], ["10.0.0.0/8"], ["192.168.1.0/24"]),
+        (["192.168.1.0/24", "10.1.0.0/16"], ["10.0.0.0/8", "192.168.1.0/24"], []),
+        ("192.168.1.7/32", "192.168.1.0/24", []),
+        (["192.168.1.0/24"], [], ["192.168.1.0/24"]),
+        ([], ["10.0.0.0/8"], []),
+        (["fd00:1::/64"], ["fd00::/8", "0.0.0.0/0"], []),
+        (["fd00:1::/64"], ["0.0.0.0/0"], ["fd00:1::/64"]),
+        # the item is returned as written, host bits and all
+        (["192.168.1.1/24"], ["10.0.0.0/8"], ["192.168.1.1/24"]),
+    ],
+)
+def test_cidrs_not_covered(networks, covering, expected):
+    assert cidrs_not_covered(networks, covering) == expected
+
+
+def test_cidrs_not_covered_names_the_bad_value():
+    with pytest.raises(AnsibleFilterError, match=r"^cidrs_not_covered: 'x/8' is not a network"):
+        cidrs_not_covered(["10.0.0.0/8"], ["x/8"])
 
 
 def test_cidrs_of_version_splits_and_normalises():
