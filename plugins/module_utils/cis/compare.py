@@ -1,0 +1,144 @@
+# -*- coding: utf-8 -*-
+# Copyright: homelab.k8s contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Compare operators and test evaluation for CIS controls (kube-bench semantics)."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import re
+
+OPS = (
+    "eq",
+    "noteq",
+    "gt",
+    "gte",
+    "lt",
+    "lte",
+    "has",
+    "nothave",
+    "regex",
+    "notregex",
+    "bitmask",
+    "valid_elements",
+    "in",
+)
+MISSING = object()
+
+
+def text(value):
+    """Render a fact the way a config file spells it: booleans lower case, lists comma-joined."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return ",".join(text(v) for v in value)
+    if isinstance(value, dict):
+        return ",".join(str(key) for key in value)
+    if value is None:
+        return ""
+    return str(value)
+
+
+def _number(value):
+    try:
+        return float(text(value).strip())
+    except ValueError:
+        raise ValueError("%r is not a number" % (value,)) from None
+
+
+def _elements(value):
+    if isinstance(value, (list, tuple)):
+        return [text(v).strip() for v in value]
+    return [v.strip() for v in text(value).split(",") if v.strip()]
+
+
+def compare(op, actual, expected):
+    """Return True when `actual` satisfies `op` against `expected`; ValueError on a bad operand."""
+    if op == "eq":
+        return text(actual) == text(expected)
+    if op == "noteq":
+        return text(actual) != text(expected)
+    if op in ("gt", "gte", "lt", "lte"):
+        a, e = _number(actual), _number(expected)
+        return {"gt": a > e, "gte": a >= e, "lt": a < e, "lte": a <= e}[op]
+    if op in ("has", "nothave"):
+        found = text(expected) in actual if isinstance(actual, (list, tuple)) else text(expected) in text(actual)
+        return found if op == "has" else not found
+    if op in ("regex", "notregex"):
+        found = re.search(text(expected), text(actual), re.MULTILINE) is not None
+        return found if op == "regex" else not found
+    if op == "bitmask":
+        try:
+            a, e = int(text(actual), 8), int(text(expected), 8)
+        except ValueError:
+            raise ValueError("bitmask needs octal modes, got %r and %r" % (actual, expected)) from None
+        return a & ~e == 0
+    if op == "valid_elements":
+        allowed = set(_elements(expected))
+        return all(v in allowed for v in _elements(actual))
+    if op == "in":
+        return text(actual) in [text(v) for v in expected]
+    raise ValueError("unknown compare op %r, expected one of %s" % (op, ", ".join(OPS)))
+
+
+def lookup(facts, key):
+    """Find `key` in facts: an exact key (a flag `--x`, a dotted sysctl name) or a dotted path, longest key first."""
+    if not isinstance(facts, (dict, list)):
+        return MISSING
+    if isinstance(facts, dict) and key in facts:
+        return facts[key]
+    if isinstance(facts, list):
+        head, _, rest = key.partition(".")
+        if not head.isdigit() or int(head) >= len(facts):
+            return MISSING
+        return facts[int(head)] if not rest else lookup(facts[int(head)], rest)
+    parts = key.split(".")
+    for cut in range(len(parts) - 1, 0, -1):
+        head = ".".join(parts[:cut])
+        if head in facts:
+            found = lookup(facts[head], ".".join(parts[cut:]))
+            if found is not MISSING:
+                return found
+    return MISSING
+
+
+def describe(item):
+    """Human-readable expectation of one test item."""
+    keys = item["key"] if isinstance(item["key"], list) else [item["key"]]
+    name = " or ".join(keys)
+    if item.get("set") is False:
+        return "%s is not set" % name
+    if "op" not in item:
+        return "%s is set" % name
+    suffix = " (or unset)" if item.get("if_present") else ""
+    return "%s %s %s%s" % (name, item["op"], text(item.get("value")), suffix)
+
+
+def check_item(facts, item):
+    """Evaluate one test item against a facts mapping; return (passed, actual text)."""
+    keys = item["key"] if isinstance(item["key"], list) else [item["key"]]
+    used, value = keys[0], MISSING
+    for key in keys:
+        value = lookup(facts, key)
+        if value is not MISSING:
+            used = key
+            break
+    if value is MISSING and "default" in item:
+        used, value = "%s (default)" % keys[0], item["default"]
+    if value is MISSING:
+        return item.get("set") is False or bool(item.get("if_present")), "%s not set" % keys[0]
+    shown = "%s=%s" % (used, text(value))
+    if item.get("set") is False:
+        return False, shown
+    if "op" not in item:
+        return True, shown
+    return compare(item["op"], value, item.get("value")), shown
+
+
+def check_tests(facts, tests, match="all"):
+    """Evaluate a list of test items with and/or semantics; return (passed, [actual texts])."""
+    outcomes = [check_item(facts, item) for item in tests]
+    passed = [ok for ok, _ in outcomes]
+    verdict = any(passed) if match == "any" else all(passed)
+    return verdict, [shown for _, shown in outcomes]

@@ -1,0 +1,228 @@
+# -*- coding: utf-8 -*-
+# Copyright: homelab.k8s contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Run CIS controls against a Host and summarise the results.
+
+Statuses:
+  PASS  the audited setting meets the expectation
+  FAIL  a scored control does not
+  WARN  an unscored control does not, a manual control (a person must look), or the audit
+        source could not be read or parsed (the reason is in `actual`)
+  INFO  the control does not apply here (its package or component is absent)
+  SKIP  skipped on request (the `skip` option, with its reason) or not observable in a
+        container (kernel, boot loader, partitions: the reason is in `actual`)
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import re
+import time
+
+from ansible_collections.homelab.k8s.plugins.module_utils.cis.compare import MISSING, check_tests, describe, lookup
+from ansible_collections.homelab.k8s.plugins.module_utils.cis.host import Missing
+
+STATUSES = ("PASS", "FAIL", "WARN", "INFO", "SKIP")
+BENCHMARKS = ("debian_linux", "kubernetes_control_plane", "kubernetes_node")
+AUDIT_TYPES = (
+    "file",
+    "stat",
+    "keyvalue",
+    "ini",
+    "document",
+    "sshd",
+    "sysctl",
+    "kmod",
+    "mount",
+    "unit",
+    "package",
+    "command",
+    "flags",
+    "kubelet",
+)
+DETECT = {
+    "debian_linux": ("etc/debian_version",),
+    "kubernetes_control_plane": ("etc/kubernetes/manifests/kube-apiserver.yaml",),
+    "kubernetes_node": ("var/lib/kubelet/config.yaml", "etc/kubernetes/kubelet.conf"),
+}
+
+
+def detect_benchmarks(host):
+    """Benchmarks whose component is present under the host's root."""
+    return [name for name in BENCHMARKS if any(host.exists(path) for path in DETECT[name])]
+
+
+def audit_type(audit):
+    kinds = [key for key in audit if key in AUDIT_TYPES]
+    if len(kinds) != 1:
+        raise ValueError("audit %r needs exactly one of %s" % (audit, ", ".join(AUDIT_TYPES)))
+    return kinds[0]
+
+
+def _keyed(names, read):
+    if isinstance(names, list):
+        return {name: read(name) for name in names}
+    return read(names)
+
+
+def gather(host, audit):
+    """Views [(label, facts)] an audit produces; every view must pass its tests."""
+    kind = audit_type(audit)
+    target = audit[kind]
+    if "flag_path" in audit:
+        target = _flag_path(host, audit["flag_path"], target)
+    if kind == "file":
+        paths = host.files(target)
+        return [(" ".join(paths), {"content": "\n".join(host.read(path) for path in paths)})]
+    if kind == "stat":
+        views = []
+        for path in host.files(target):
+            facts = dict(host.stat(path))
+            facts["ownership"] = "%s:%s" % (facts["owner"], facts["group"])
+            views.append((path, facts))
+        return views
+    if kind == "keyvalue":
+        return [
+            (
+                target,
+                host.keyvalue(target, audit.get("separator"), audit.get("first", False), audit.get("lower", False)),
+            )
+        ]
+    if kind == "ini":
+        return [(target, host.ini(target, audit.get("dropins")))]
+    if kind == "document":
+        return [(target, host.document(target))]
+    if kind == "sshd":
+        return [("sshd", host.sshd())]
+    if kind == "sysctl":
+        configured, running = {}, {}
+        for key in target:
+            facts = host.sysctl(key)
+            if "configured" in facts:
+                configured[key] = facts["configured"]
+            if "running" in facts:
+                running[key] = facts["running"]
+        return [("configured", configured)] + ([("running", running)] if running else [])
+    if kind == "kmod":
+        return [(target, host.kmod(target))]
+    if kind == "mount":
+        table = host.mounts()
+        return [(target, {"mounted": target in table, "options": table.get(target, [])})]
+    if kind == "unit":
+        return [("systemd", _keyed(target, host.unit))]
+    if kind == "package":
+        return [("dpkg", _keyed(target, host.package))]
+    if kind == "command":
+        return [(" ".join(target), host.run(tuple(target)))]
+    if kind == "flags":
+        return [(target, host.component_flags(target))]
+    return [("kubelet", host.kubelet())]
+
+
+def _flag_path(host, flag_path, default):
+    """A path named by a component's flag or kubelet setting, else `default`."""
+    component, key = flag_path
+    try:
+        facts = host.kubelet() if component == "kubelet" else host.component_flags(component)
+    except Missing:
+        return default
+    found = lookup(facts, key)
+    return default if found is MISSING or not found else found
+
+
+def _requirement(host, requires):
+    """Reason the control does not apply, or None."""
+    if "package" in requires and not host.package(requires["package"])["installed"]:
+        return "%s is not installed" % requires["package"]
+    if "path" in requires and not host.exists(requires["path"]):
+        return "%s does not exist" % requires["path"]
+    if "mount" in requires and requires["mount"] not in host.mounts():
+        return "%s is not a separate mount" % requires["mount"]
+    return None
+
+
+def expectation(control):
+    joiner = " or " if control.get("match") == "any" else " and "
+    return joiner.join(describe(item) for item in control.get("tests", []))
+
+
+def evaluate(control, host):
+    """Status and what was found for one control."""
+    if control.get("skip_reason"):
+        return "SKIP", control["skip_reason"]
+    if not control.get("automated", True):
+        return "WARN", "manual check: %s" % control.get("manual", "review by hand")
+    if host.container and control.get("container"):
+        return "SKIP", "container: %s" % control["container"]
+    try:
+        reason = _requirement(host, control.get("requires", {}))
+        if reason:
+            return "INFO", "not applicable: %s" % reason
+        views = gather(host, control["audit"])
+        found, verdict = [], True
+        for label, facts in views:
+            passed, shown = check_tests(facts, control["tests"], control.get("match", "all"))
+            verdict = verdict and passed
+            found.append("%s: %s" % (label, ", ".join(shown)))
+    except Missing as exc:
+        outcome = control.get("missing", "fail")
+        status = {"pass": "PASS", "info": "INFO"}.get(outcome, "FAIL" if control.get("scored", True) else "WARN")
+        return status, str(exc)
+    except (OSError, ValueError, TypeError) as exc:
+        return "WARN", "cannot audit: %s" % exc
+    if verdict:
+        return "PASS", "; ".join(found)
+    return ("FAIL" if control.get("scored", True) else "WARN"), "; ".join(found)
+
+
+def run(controls, host, benchmarks=None):
+    """Evaluate controls of the chosen benchmarks (auto-detected when None); return the full report."""
+    started = time.time()
+    chosen = detect_benchmarks(host) if benchmarks is None else list(benchmarks)
+    results = []
+    for control in controls:
+        if control["benchmark"] not in chosen:
+            continue
+        status, actual = evaluate(control, host)
+        results.append(
+            {
+                "benchmark": control["benchmark"],
+                "section": control.get("section", ""),
+                "id": control["id"],
+                "title": control["title"],
+                "level": control.get("level", 1),
+                "scored": control.get("scored", True),
+                "status": status,
+                "expected": expectation(control) if control.get("automated", True) else "manual review",
+                "actual": actual,
+                "remediation": control.get("remediation", "").strip(),
+                "tags": control.get("tags", []),
+            }
+        )
+    report = summarize(results)
+    report.update(
+        benchmarks=chosen,
+        container=host.container,
+        root=host.root,
+        duration=round(time.time() - started, 3),
+        results=results,
+    )
+    return report
+
+
+def summarize(results):
+    counts = dict((status, 0) for status in STATUSES)
+    for result in results:
+        counts[result["status"]] += 1
+    judged = counts["PASS"] + counts["FAIL"]
+    return {
+        "counts": counts,
+        "score": round(100.0 * counts["PASS"] / judged, 1) if judged else 100.0,
+        "failed_ids": [r["id"] for r in results if r["status"] == "FAIL"],
+    }
+
+
+def natural_key(control_id):
+    """Sort key for ids like 1.1.10 after 1.1.9."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"[.]", control_id)]

@@ -1,0 +1,468 @@
+# -*- coding: utf-8 -*-
+# Copyright: homelab.k8s contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Facts about one host (or a filesystem tree under `root`), read from files and cached.
+
+Every reader returns plain data, raises `Missing` when the thing it looks for does not exist
+and lets OSError/ValueError through for unreadable or malformed sources (the engine turns
+those into WARN). A command runs only where no file can tell, once, and only on the live
+host (root "/").
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import contextlib
+import glob
+import grp
+import os
+import pwd
+import re
+import shlex
+import stat
+
+from ansible_collections.homelab.k8s.plugins.module_utils.cis import miniyaml
+
+SYSCTL_DIRS = ("etc/sysctl.d", "run/sysctl.d", "usr/local/lib/sysctl.d", "usr/lib/sysctl.d", "lib/sysctl.d")
+MODPROBE_DIRS = ("etc/modprobe.d", "run/modprobe.d", "usr/local/lib/modprobe.d", "usr/lib/modprobe.d", "lib/modprobe.d")
+UNIT_DIRS = ("etc/systemd/system", "run/systemd/system", "usr/lib/systemd/system", "lib/systemd/system")
+DISABLED_INSTALL = ("/bin/false", "/bin/true", "/usr/bin/false", "/usr/bin/true")
+KUBELET_DROPINS = ("etc/systemd/system/kubelet.service.d/*.conf", "usr/lib/systemd/system/kubelet.service.d/*.conf")
+KUBELET_ENV_FILES = ("var/lib/kubelet/kubeadm-flags.env", "etc/default/kubelet", "etc/sysconfig/kubelet")
+MANIFESTS = {
+    "apiserver": ("etc/kubernetes/manifests/kube-apiserver.yaml", "kube-apiserver"),
+    "controllermanager": ("etc/kubernetes/manifests/kube-controller-manager.yaml", "kube-controller-manager"),
+    "scheduler": ("etc/kubernetes/manifests/kube-scheduler.yaml", "kube-scheduler"),
+    "etcd": ("etc/kubernetes/manifests/etcd.yaml", "etcd"),
+    "proxy": (None, "kube-proxy"),
+}
+# OpenSSH 9.x defaults for the settings the benchmark reads when `sshd -T` cannot run.
+SSHD_DEFAULTS = {
+    "allowtcpforwarding": "yes",
+    "banner": "none",
+    "ciphers": "chacha20-poly1305@openssh.com,aes128-ctr,aes192-ctr,aes256-ctr,aes128-gcm@openssh.com,"
+    "aes256-gcm@openssh.com",
+    "clientalivecountmax": "3",
+    "clientaliveinterval": "0",
+    "disableforwarding": "no",
+    "gssapiauthentication": "no",
+    "hostbasedauthentication": "no",
+    "ignorerhosts": "yes",
+    "kexalgorithms": "sntrup761x25519-sha512@openssh.com,curve25519-sha256,curve25519-sha256@libssh.org,"
+    "ecdh-sha2-nistp256,ecdh-sha2-nistp384,ecdh-sha2-nistp521,diffie-hellman-group-exchange-sha256,"
+    "diffie-hellman-group16-sha512,diffie-hellman-group18-sha512,diffie-hellman-group14-sha256",
+    "logingracetime": "120",
+    "loglevel": "INFO",
+    "macs": "umac-64-etm@openssh.com,umac-128-etm@openssh.com,hmac-sha2-256-etm@openssh.com,"
+    "hmac-sha2-512-etm@openssh.com,hmac-sha1-etm@openssh.com,umac-64@openssh.com,umac-128@openssh.com,"
+    "hmac-sha2-256,hmac-sha2-512,hmac-sha1",
+    "maxauthtries": "6",
+    "maxsessions": "10",
+    "maxstartups": "10:30:100",
+    "permitemptypasswords": "no",
+    "permitrootlogin": "without-password",
+    "permituserenvironment": "no",
+    "usepam": "no",
+    "x11forwarding": "no",
+}
+SSHD_TIME_KEYS = ("logingracetime", "clientaliveinterval")
+_TIME_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+class Missing(Exception):
+    """The audited thing does not exist on this host."""
+
+
+def _seconds(value):
+    total = 0
+    for number, unit in re.findall(r"(\d+)([smhdwSMHDW]?)", value):
+        total += int(number) * _TIME_UNITS[unit.lower()]
+    return str(total)
+
+
+def flags_from_args(args):
+    """Map `--name=value` / `--name value` / `--bool` arguments to {"--name": "value"}."""
+    flags = {}
+    args = list(args)
+    for index, arg in enumerate(args):
+        if not arg.startswith("--"):
+            continue
+        name, sep, value = arg.partition("=")
+        if not sep:
+            nxt = args[index + 1] if index + 1 < len(args) else ""
+            value = nxt if nxt and not nxt.startswith("-") else "true"
+        flags[name] = value
+    return flags
+
+
+class Host:
+    """Reads facts under `root`; `live` means root is "/" so /proc and commands describe this host."""
+
+    def __init__(self, root="/", container=None, run_command=None):
+        self.root = os.path.abspath(root or "/")
+        self.live = self.root == "/"
+        self.run_command = run_command
+        self._cache = {}
+        self.container = self._detect_container() if container is None else bool(container)
+
+    # -- generic helpers ---------------------------------------------------------------
+    def path(self, path):
+        return os.path.join(self.root, path.lstrip("/"))
+
+    def exists(self, path):
+        return os.path.lexists(self.path(path))
+
+    def cached(self, key, compute):
+        if key not in self._cache:
+            try:
+                self._cache[key] = (True, compute())
+            except (Missing, OSError, ValueError) as exc:
+                self._cache[key] = (False, exc)
+        ok, value = self._cache[key]
+        if not ok:
+            raise value
+        return value
+
+    def read(self, path):
+        def compute():
+            full = self.path(path)
+            if not os.path.lexists(full):
+                raise Missing("%s does not exist" % path)
+            with open(full, "rb") as handle:
+                return handle.read().decode("utf-8", "replace")
+
+        return self.cached(("read", path), compute)
+
+    def files(self, patterns):
+        """Sorted paths (relative to root) matching a glob or a list of globs (`**` recurses); Missing if none."""
+        found = []
+        for pattern in patterns if isinstance(patterns, list) else [patterns]:
+            found.extend(sorted(glob.glob(self.path(pattern), recursive=True)))
+        if not found:
+            raise Missing("nothing matches %s" % " ".join(patterns if isinstance(patterns, list) else [patterns]))
+        return ["/" + os.path.relpath(p, self.root) for p in found]
+
+    def run(self, argv):
+        """Run a command on the live host once; Missing when it is not installed or root is not "/"."""
+
+        def compute():
+            if not self.live or self.run_command is None:
+                raise Missing("%s runs only on the live host" % argv[0])
+            if not any(
+                os.access(os.path.join(d, argv[0]), os.X_OK) for d in ("/usr/sbin", "/usr/bin", "/sbin", "/bin")
+            ):
+                raise Missing("%s is not installed" % argv[0])
+            rc, out, err = self.run_command(list(argv))
+            return {"rc": rc, "stdout": out, "stderr": err}
+
+        return self.cached(("run", tuple(argv)), compute)
+
+    def _detect_container(self):
+        if not self.live:
+            return False
+        if any(os.path.exists(p) for p in ("/run/.containerenv", "/.dockerenv", "/run/systemd/container")):
+            return True
+        try:
+            with open("/proc/1/environ", "rb") as handle:
+                return b"container=" in handle.read()
+        except OSError:
+            return False
+
+    # -- files ---------------------------------------------------------------------------
+    def stat(self, path):
+        def compute():
+            full = self.path(path)
+            try:
+                info = os.lstat(full)
+            except FileNotFoundError:
+                raise Missing("%s does not exist" % path) from None
+            return {
+                "mode": "%o" % stat.S_IMODE(info.st_mode),
+                "owner": _name(pwd.getpwuid, info.st_uid, self.passwd_names()),
+                "group": _name(grp.getgrgid, info.st_gid, self.group_names()),
+                "type": "directory" if stat.S_ISDIR(info.st_mode) else "file",
+            }
+
+        return self.cached(("stat", path), compute)
+
+    def _id_names(self, path):
+        names = {}
+        try:
+            text = self.read(path)
+        except Missing:
+            return names
+        for line in text.splitlines():
+            fields = line.split(":")
+            if len(fields) > 2 and fields[2].isdigit():
+                names.setdefault(int(fields[2]), fields[0])
+        return names
+
+    def passwd_names(self):
+        return None if self.live else self.cached(("ids", "passwd"), lambda: self._id_names("etc/passwd"))
+
+    def group_names(self):
+        return None if self.live else self.cached(("ids", "group"), lambda: self._id_names("etc/group"))
+
+    def keyvalue(self, pattern, separator=None, first=False, lower=False):
+        """`key value` or `key=value` lines of one or more files; later files and lines win unless `first`."""
+        result = {}
+        for path in self.files(pattern):
+            for line in self.read(path).splitlines():
+                line = line.split("#", 1)[0].strip()
+                if not line:
+                    continue
+                key, _, value = line.partition(separator) if separator else _split_ws(line)
+                key, value = key.strip(), value.strip().strip('"')
+                key = key.lower() if lower else key
+                if key and not (first and key in result):
+                    result[key] = value
+        return result
+
+    def ini(self, path, dropins=None):
+        """systemd-style INI: `Section.Key` -> value, drop-ins (a glob) applied after the main file."""
+        result = {}
+        paths = [path] if self.exists(path) else []
+        if dropins:
+            paths += ["/" + os.path.relpath(p, self.root) for p in sorted(glob.glob(self.path(dropins)))]
+        if not paths:
+            raise Missing("%s does not exist" % path)
+        for current in paths:
+            section = ""
+            for line in self.read(current).splitlines():
+                line = line.strip()
+                if not line or line[0] in "#;":
+                    continue
+                if line.startswith("[") and line.endswith("]"):
+                    section = line[1:-1]
+                elif "=" in line:
+                    key, _, value = line.partition("=")
+                    result["%s.%s" % (section, key.strip()) if section else key.strip()] = value.strip()
+        return result
+
+    def document(self, path):
+        """A YAML or JSON file (JSON is YAML) parsed into data."""
+        return self.cached(("doc", path), lambda: miniyaml.load(self.read(path)))
+
+    # -- packages, units, kernel -------------------------------------------------------------
+    def packages(self):
+        def compute():
+            installed = {}
+            for block in self.read("var/lib/dpkg/status").split("\n\n"):
+                fields = dict(re.findall(r"^([A-Za-z-]+): ?(.*)$", block, re.MULTILINE))
+                if fields.get("Status", "").endswith(" installed"):
+                    installed[fields["Package"]] = fields.get("Version", "")
+            return installed
+
+        return self.cached(("packages",), compute)
+
+    def package(self, name):
+        installed = self.packages()
+        return {"installed": name in installed, "version": installed.get(name, "")}
+
+    def unit(self, name):
+        """Unit state: `enabled` (systemctl is-enabled words) and, on a live systemd host, `active`."""
+        live = self.live and os.path.isdir("/run/systemd/system") and self.run_command is not None
+        if live:
+            state = self.run(("systemctl", "show", "--property=LoadState,ActiveState,UnitFileState", name))
+            fields = dict(re.findall(r"^(\w+)=(.*)$", state["stdout"], re.MULTILINE))
+            load = fields.get("LoadState", "not-found")
+            return {
+                "load": load,
+                "enabled": fields.get("UnitFileState") or ("masked" if load == "masked" else "not-found"),
+                "active": fields.get("ActiveState", "inactive"),
+            }
+        return self._unit_from_files(name)
+
+    def _unit_from_files(self, name):
+        local = self.path("etc/systemd/system/" + name)
+        if os.path.islink(local) and os.readlink(local) == "/dev/null":
+            return {"load": "masked", "enabled": "masked"}
+        if not any(os.path.exists(self.path(d + "/" + name)) for d in UNIT_DIRS):
+            return {"load": "not-found", "enabled": "not-found"}
+        wanted = glob.glob(self.path("etc/systemd/system/*.wants/" + name))
+        return {"load": "loaded", "enabled": "enabled" if wanted else "disabled"}
+
+    def kmod(self, name):
+        """modprobe.d configuration of a kernel module and, where this host's kernel is observable, its state."""
+        wanted = name.replace("-", "_")
+        facts = {"disabled": False, "blacklisted": False}
+        for directory in MODPROBE_DIRS:
+            for path in sorted(glob.glob(self.path(directory + "/*.conf"))):
+                rel = "/" + os.path.relpath(path, self.root)
+                for line in self.read(rel).splitlines():
+                    words = line.split("#", 1)[0].split()
+                    if len(words) < 2 or words[1].replace("-", "_") != wanted:
+                        continue
+                    if words[0] == "install" and len(words) > 2 and words[2] in DISABLED_INSTALL:
+                        facts["disabled"] = True
+                    elif words[0] == "blacklist":
+                        facts["blacklisted"] = True
+        if self.live and not self.container:
+            loaded = self.cached(
+                ("modules",), lambda: {line.split()[0] for line in self.read("proc/modules").splitlines()}
+            )
+            facts["loaded"] = wanted in loaded
+        return facts
+
+    def sysctl(self, key):
+        """Value a key gets from sysctl.d at boot and, where this host's kernel is observable, the running value."""
+        facts = {"configured": self.cached(("sysctl",), self._sysctl_files).get(key)}
+        if facts["configured"] is None:
+            del facts["configured"]
+        if self.live and not self.container:
+            with contextlib.suppress(Missing):
+                facts["running"] = self.read("proc/sys/" + key.replace(".", "/")).strip()
+        return facts
+
+    def _sysctl_files(self):
+        chosen = {}
+        for directory in SYSCTL_DIRS:
+            for path in glob.glob(self.path(directory + "/*.conf")):
+                chosen.setdefault(os.path.basename(path), path)
+        paths = [chosen[name] for name in sorted(chosen)]
+        if os.path.exists(self.path("etc/sysctl.conf")):
+            paths.append(self.path("etc/sysctl.conf"))
+        values = {}
+        for path in paths:
+            for line in self.read("/" + os.path.relpath(path, self.root)).splitlines():
+                line = line.strip()
+                if not line or line[0] in "#;" or "=" not in line:
+                    continue
+                key, _, value = line.partition("=")
+                values[key.strip().lstrip("-").replace("/", ".")] = " ".join(value.split())
+        return values
+
+    def mounts(self):
+        """Mount point -> options: /proc/self/mounts on the live host, etc/fstab under another root."""
+
+        def compute():
+            source = "proc/self/mounts" if self.live else "etc/fstab"
+            table = {}
+            for line in self.read(source).splitlines():
+                fields = line.split()
+                if len(fields) >= 4 and not fields[0].startswith("#"):
+                    table[fields[1]] = fields[3].split(",")
+            return table
+
+        return self.cached(("mounts",), compute)
+
+    # -- sshd ---------------------------------------------------------------------------------
+    def sshd(self):
+        """Effective sshd settings: one `sshd -T`, else sshd_config and its Includes (first value wins)."""
+
+        def compute():
+            if not self.exists("etc/ssh/sshd_config"):
+                raise Missing("etc/ssh/sshd_config does not exist")
+            try:
+                result = self.run(("sshd", "-T", "-C", "user=root,host=localhost,addr=127.0.0.1"))
+            except Missing:
+                result = {"rc": 1}
+            if result["rc"] == 0:
+                settings = {}
+                for line in result["stdout"].splitlines():
+                    key, _, value = line.partition(" ")
+                    settings.setdefault(key.lower(), value.strip())
+                return settings
+            settings = {}
+            self._sshd_file("etc/ssh/sshd_config", settings)
+            for key in SSHD_TIME_KEYS:
+                if key in settings:
+                    settings[key] = _seconds(settings[key])
+            for key, value in SSHD_DEFAULTS.items():
+                settings.setdefault(key, value)
+            return settings
+
+        return self.cached(("sshd",), compute)
+
+    def _sshd_file(self, path, settings):
+        for line in self.read(path).splitlines():
+            words = line.split("#", 1)[0].strip()
+            if not words:
+                continue
+            key, _, value = _split_ws(words)
+            key = key.lower()
+            if key == "match":
+                return
+            if key == "include":
+                for pattern in value.split():
+                    pattern = pattern if pattern.startswith("/") else "etc/ssh/" + pattern
+                    for inc in sorted(glob.glob(self.path(pattern))):
+                        self._sshd_file("/" + os.path.relpath(inc, self.root), settings)
+            else:
+                settings.setdefault(key, value.strip().strip('"'))
+
+    # -- kubernetes -----------------------------------------------------------------------------
+    def process_args(self, binary):
+        """Arguments of a running process named `binary` (live host only)."""
+
+        def compute():
+            if not self.live:
+                raise Missing("%s is not running under %s" % (binary, self.root))
+            for cmdline in glob.glob("/proc/[0-9]*/cmdline"):
+                try:
+                    with open(cmdline, "rb") as handle:
+                        args = handle.read().decode("utf-8", "replace").split("\0")
+                except OSError:
+                    continue
+                if args and os.path.basename(args[0]) == binary:
+                    return args[1:]
+            raise Missing("%s is not running" % binary)
+
+        return self.cached(("proc", binary), compute)
+
+    def component_flags(self, component):
+        """Flags of a control plane component from its static pod manifest, else its running process."""
+        manifest, binary = MANIFESTS[component]
+        if manifest and self.exists(manifest):
+            pod = self.document(manifest)
+            try:
+                container = pod["spec"]["containers"][0]
+            except (KeyError, IndexError, TypeError):
+                raise ValueError("%s has no spec.containers[0]" % manifest) from None
+            return flags_from_args(list(container.get("command") or []) + list(container.get("args") or []))
+        return flags_from_args(self.process_args(binary))
+
+    def kubelet(self):
+        """KubeletConfiguration (nested keys) overlaid with kubelet flags (`--name` keys)."""
+
+        def compute():
+            flags = {}
+            for pattern in KUBELET_DROPINS:
+                for path in sorted(glob.glob(self.path(pattern))):
+                    text = self.read("/" + os.path.relpath(path, self.root))
+                    for line in re.findall(r"^\s*(?:Environment|ExecStart)=(.*)$", text, re.MULTILINE):
+                        words = [re.sub(r"^\w+=", "", token) for token in shlex.split(line)]
+                        flags.update(flags_from_args(" ".join(words).split()))
+            for path in KUBELET_ENV_FILES:
+                if self.exists(path):
+                    for value in re.findall(r"^\s*\w+=(.*)$", self.read(path), re.MULTILINE):
+                        flags.update(flags_from_args(shlex.split(value.strip().strip("\"'"))))
+            if self.live:
+                with contextlib.suppress(Missing):
+                    flags.update(flags_from_args(self.process_args("kubelet")))
+            config_path = flags.get("--config", "/var/lib/kubelet/config.yaml")
+            if not self.exists(config_path) and not flags:
+                raise Missing("no kubelet configuration (%s) or flags" % config_path)
+            config = self.document(config_path) if self.exists(config_path) else {}
+            if not isinstance(config, dict):
+                raise ValueError("%s is not a KubeletConfiguration mapping" % config_path)
+            facts = dict(config)
+            facts.update(flags)
+            return facts
+
+        return self.cached(("kubelet",), compute)
+
+
+def _split_ws(line):
+    parts = line.split(None, 1)
+    return parts[0], " ", parts[1] if len(parts) > 1 else ""
+
+
+def _name(lookup, number, table):
+    if table is not None:
+        return table.get(number, str(number))
+    try:
+        return lookup(number)[0]
+    except KeyError:
+        return str(number)
