@@ -20,7 +20,7 @@ description:
     Tailscale IPv4 address, and joins one group per ACL tag (C(tag:k8s-worker) -> C(tag_k8s_worker)).
   - The configuration file name must end with C(tailscale.yml) or C(tailscale.yaml).
 author:
-  - homelab.k8s maintainers
+  - homelab.k8s maintainers (@homelab-k8s)
 extends_documentation_fragment:
   - ansible.builtin.constructed
   - ansible.builtin.inventory_cache

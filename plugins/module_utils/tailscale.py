@@ -342,7 +342,7 @@ class TailscaleCLI:
             raise TailscaleError("tailscale %s failed (exit %s): %s" % (" ".join(args), rc, text))
         try:
             # Output may carry trailing warnings after the JSON document; decode only the document.
-            data, _ = json.JSONDecoder().raw_decode(out.lstrip())
+            data = json.JSONDecoder().raw_decode(out.lstrip())[0]
         except ValueError:
             raise TailscaleError("tailscale %s printed no JSON: %s" % (" ".join(args), out.strip()[:500])) from None
         return data

@@ -23,7 +23,7 @@ description:
     Tailscale key is removed from every message.
   - Options left unset (null) leave that preference as it is.
 author:
-  - homelab.k8s maintainers
+  - homelab.k8s maintainers (@homelab-k8s)
 options:
   state:
     description:
@@ -101,8 +101,10 @@ options:
     type: path
 attributes:
   check_mode:
+    description: Reads the node state and reports the commands that would run, without running them.
     support: full
   diff_mode:
+    description: Shows the managed preferences and the connection state before and after.
     support: full
 notes:
   - Needs a running C(tailscaled); the C(homelab.k8s.tailscale) role installs and starts it.

@@ -114,7 +114,7 @@ class TailscaleAPI:
 
             def authorized(self):
                 header = self.headers.get("Authorization", "")
-                scheme, _, value = header.partition(" ")
+                scheme, value = ([*header.split(" ", 1), ""])[:2]
                 if scheme == "Bearer":
                     token = value
                 elif scheme == "Basic":

@@ -386,7 +386,7 @@ class Tailscale:
             return value, {}
         if not tags:
             raise Exit(1, "oauth authkeys require --advertise-tags\n")
-        secret, _, query = value.partition("?")
+        secret, query = ([*value.split("?", 1), ""])[:2]
         attrs = dict(part.split("=", 1) for part in query.split("&") if part) if query else {}
         for key in attrs:
             if key not in ("ephemeral", "preauthorized", "baseURL"):
@@ -507,7 +507,7 @@ class Tailscale:
     # ---- subcommands
 
     def cmd_status(self, args):
-        values, _, rest = parse_flags("status", STATUS_FLAGS, args)
+        values, rest = parse_flags("status", STATUS_FLAGS, args)[::2]
         if rest:
             raise Exit(1, "unexpected non-flag arguments to 'tailscale status'\n")
         self.require_daemon()
@@ -530,7 +530,7 @@ class Tailscale:
         )
 
     def cmd_ip(self, args):
-        values, _, _ = parse_flags("ip", IP_FLAGS, args)
+        values = parse_flags("ip", IP_FLAGS, args)[0]
         self.require_daemon()
         if not self.state["have_node_key"]:
             raise Exit(1, "no current Tailscale IPs; state: %s\n" % self.state["backend_state"])
@@ -727,7 +727,7 @@ class Tailscale:
         self.settle()
 
     def cmd_down(self, args):
-        values, _, rest = parse_flags("down", DOWN_FLAGS, args)
+        values, rest = parse_flags("down", DOWN_FLAGS, args)[::2]
         if rest:
             raise Exit(1, "too many non-flag arguments: %s\n" % rest)
         self.require_daemon()
@@ -756,7 +756,7 @@ class Tailscale:
         )
 
     def run(self, argv):
-        _, _, rest = parse_flags("", {"socket": STRING}, argv)
+        rest = parse_flags("", {"socket": STRING}, argv)[2]
         if not rest:
             raise Exit(0, "USAGE\n  tailscale [flags] <subcommand> [command flags]\n")
         command = {
@@ -831,3 +831,7 @@ def main(argv=None):
     sys.stdout.write(stdout if stdout is not None else "".join(cli.out))
     sys.stderr.write(stderr)
     return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

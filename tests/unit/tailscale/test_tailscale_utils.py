@@ -97,7 +97,7 @@ def test_needs_login_without_key_fails_and_points_to_the_auth_url():
 
 
 def test_needs_login_with_key_runs_one_up_with_every_flag_and_the_key():
-    steps, keys, _, _ = ts.plan(params(auth_key=KEY), prefs(WantRunning=False), status("NeedsLogin"))
+    steps, keys = ts.plan(params(auth_key=KEY), prefs(WantRunning=False), status("NeedsLogin"))[:2]
     assert len(steps) == 1
     command, flags, needs_key = steps[0]
     assert (command, needs_key) == ("up", True)
@@ -112,30 +112,30 @@ def test_oauth_secret_without_tags_is_refused_before_anything_runs():
 
 
 def test_running_node_in_the_wanted_state_needs_nothing():
-    steps, keys, _, _ = ts.plan(params(auth_key=KEY, tags=["tag:k8s"], hostname="w1"), prefs(), status())
+    steps, keys = ts.plan(params(auth_key=KEY, tags=["tag:k8s"], hostname="w1"), prefs(), status())[:2]
     assert steps == [] and keys == []
 
 
 def test_route_change_on_a_running_node_is_a_set_without_key():
-    steps, keys, _, _ = ts.plan(params(auth_key=KEY, advertise_routes=["10.0.1.0/24"]), prefs(), status())
+    steps, keys = ts.plan(params(auth_key=KEY, advertise_routes=["10.0.1.0/24"]), prefs(), status())[:2]
     assert steps == [("set", ["--advertise-routes=10.0.1.0/24"], False)]
     assert keys == ["advertise_routes"]
 
 
 def test_tag_change_on_a_running_node_is_an_up_without_key():
-    steps, keys, _, _ = ts.plan(params(auth_key=KEY, tags=["tag:k8s", "tag:k8s-worker"]), prefs(), status())
+    steps, keys = ts.plan(params(auth_key=KEY, tags=["tag:k8s", "tag:k8s-worker"]), prefs(), status())[:2]
     assert [(s[0], s[2]) for s in steps] == [("up", False)]
     assert "--advertise-tags=tag:k8s,tag:k8s-worker" in steps[0][1]
     assert keys == ["tags"]
 
 
 def test_stopped_node_comes_up_without_key():
-    steps, _, _, _ = ts.plan(params(), prefs(WantRunning=False), status("Stopped"))
+    steps = ts.plan(params(), prefs(WantRunning=False), status("Stopped"))[0]
     assert [(s[0], s[2]) for s in steps] == [("up", False)]
 
 
 def test_waiting_for_approval_does_not_run_up_again():
-    steps, _, _, _ = ts.plan(params(), prefs(), status("NeedsMachineAuth"))
+    steps = ts.plan(params(), prefs(), status("NeedsMachineAuth"))[0]
     assert steps == []
 
 
@@ -145,12 +145,12 @@ def test_changing_control_server_of_a_logged_in_node_is_refused():
 
 
 def test_login_server_synonyms_are_the_same_server():
-    steps, _, _, _ = ts.plan(params(login_server="https://login.tailscale.com/"), prefs(), status())
+    steps = ts.plan(params(login_server="https://login.tailscale.com/"), prefs(), status())[0]
     assert steps == []
 
 
 def test_down_sets_then_disconnects_and_refuses_tag_changes():
-    steps, _, _, _ = ts.plan(params(state="down", accept_dns=False, accept_risk_lose_ssh=True), prefs(), status())
+    steps = ts.plan(params(state="down", accept_dns=False, accept_risk_lose_ssh=True), prefs(), status())[0]
     assert steps == [
         ("set", ["--accept-dns=false", "--accept-risk=lose-ssh"], False),
         ("down", ["--accept-risk=lose-ssh"], False),
@@ -161,14 +161,14 @@ def test_down_sets_then_disconnects_and_refuses_tag_changes():
 
 @pytest.mark.parametrize(("backend", "expected"), [("Running", ["logout"]), ("NeedsLogin", [])])
 def test_absent_logs_out_only_a_logged_in_node(backend, expected):
-    steps, _, _, _ = ts.plan(params(state="absent"), prefs(), status(backend))
+    steps = ts.plan(params(state="absent"), prefs(), status(backend))[0]
     assert [s[0] for s in steps] == expected
 
 
 def test_exit_node_by_name_matches_the_exit_node_id_tailscaled_stores():
     peer = {"ID": "nEXIT1", "DNSName": "exit-1.tail1234.ts.net.", "HostName": "exit-1", "TailscaleIPs": ["100.64.0.9"]}
     st = status(Peer={"nodekey:1": peer})
-    steps, _, current, _ = ts.plan(params(exit_node="exit-1"), prefs(ExitNodeID="nEXIT1"), st)
+    steps, _keys, current = ts.plan(params(exit_node="exit-1"), prefs(ExitNodeID="nEXIT1"), st)[:3]
     assert current["exit_node"] == "100.64.0.9" and steps == []
 
 
