@@ -128,12 +128,21 @@ def check_item(facts, item):
         used, value = "%s (default)" % keys[0], item["default"]
     if value is MISSING:
         return item.get("set") is False or bool(item.get("if_present")), "%s not set" % keys[0]
-    shown = "%s=%s" % (used, text(value))
+    shown = "%s=%s" % (used, _abridge(text(value)))
     if item.get("set") is False:
         return False, shown
     if "op" not in item:
         return True, shown
+    if item["op"] in ("regex", "notregex") and "\n" in text(value):
+        match = re.search(text(item.get("value")), text(value), re.MULTILINE)
+        shown = "%s: %s" % (used, "matches %r" % _abridge(match.group(0)) if match else "no line matches")
     return compare(item["op"], value, item.get("value")), shown
+
+
+def _abridge(value, width=100):
+    """One line of at most `width` characters, for results people read."""
+    value = " ".join(value.split()) if "\n" in value else value
+    return value if len(value) <= width else value[: width - 3] + "..."
 
 
 def check_tests(facts, tests, match="all"):
@@ -141,4 +150,8 @@ def check_tests(facts, tests, match="all"):
     outcomes = [check_item(facts, item) for item in tests]
     passed = [ok for ok, _ in outcomes]
     verdict = any(passed) if match == "any" else all(passed)
-    return verdict, [shown for _, shown in outcomes]
+    shown = []
+    for _, line in outcomes:
+        if line not in shown:
+            shown.append(line)
+    return verdict, shown

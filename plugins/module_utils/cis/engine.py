@@ -131,13 +131,20 @@ def _flag_path(host, flag_path, default):
     return default if found is MISSING or not found else found
 
 
+def _mounts(host):
+    try:
+        return host.mounts()
+    except Missing:
+        return {}
+
+
 def _requirement(host, requires):
     """Reason the control does not apply, or None."""
     if "package" in requires and not host.package(requires["package"])["installed"]:
         return "%s is not installed" % requires["package"]
     if "path" in requires and not host.exists(requires["path"]):
         return "%s does not exist" % requires["path"]
-    if "mount" in requires and requires["mount"] not in host.mounts():
+    if "mount" in requires and requires["mount"] not in _mounts(host):
         return "%s is not a separate mount" % requires["mount"]
     return None
 
@@ -169,7 +176,7 @@ def evaluate(control, host):
         outcome = control.get("missing", "fail")
         status = {"pass": "PASS", "info": "INFO"}.get(outcome, "FAIL" if control.get("scored", True) else "WARN")
         return status, str(exc)
-    except (OSError, ValueError, TypeError) as exc:
+    except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
         return "WARN", "cannot audit: %s" % exc
     if verdict:
         return "PASS", "; ".join(found)

@@ -99,6 +99,8 @@ def flags_from_args(args):
 class Host:
     """Reads facts under `root`; `live` means root is "/" so /proc and commands describe this host."""
 
+    BIN_DIRS = ("/usr/sbin", "/usr/bin", "/sbin", "/bin")
+
     def __init__(self, root="/", container=None, run_command=None):
         self.root = os.path.abspath(root or "/")
         self.live = self.root == "/"
@@ -138,7 +140,7 @@ class Host:
         """Sorted paths (relative to root) matching a glob or a list of globs (`**` recurses); Missing if none."""
         found = []
         for pattern in patterns if isinstance(patterns, list) else [patterns]:
-            found.extend(sorted(glob.glob(self.path(pattern), recursive=True)))
+            found.extend(p for p in sorted(glob.glob(self.path(pattern), recursive=True)) if p not in found)
         if not found:
             raise Missing("nothing matches %s" % " ".join(patterns if isinstance(patterns, list) else [patterns]))
         return ["/" + os.path.relpath(p, self.root) for p in found]
@@ -149,9 +151,7 @@ class Host:
         def compute():
             if not self.live or self.run_command is None:
                 raise Missing("%s runs only on the live host" % argv[0])
-            if not any(
-                os.access(os.path.join(d, argv[0]), os.X_OK) for d in ("/usr/sbin", "/usr/bin", "/sbin", "/bin")
-            ):
+            if not any(os.access(os.path.join(d, argv[0]), os.X_OK) for d in self.BIN_DIRS):
                 raise Missing("%s is not installed" % argv[0])
             rc, out, err = self.run_command(list(argv))
             return {"rc": rc, "stdout": out, "stderr": err}

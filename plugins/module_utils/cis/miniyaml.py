@@ -28,7 +28,10 @@ _ESCAPES = {"n": "\n", "t": "\t", '"': '"', "\\": "\\", "/": "/", "0": "\0"}
 def load(text):
     """Parse the first YAML document of `text`."""
     if _yaml is not None:
-        return _yaml.load(text, Loader=getattr(_yaml, "CSafeLoader", _yaml.SafeLoader))
+        try:
+            return _yaml.load(text, Loader=getattr(_yaml, "CSafeLoader", _yaml.SafeLoader))
+        except _yaml.YAMLError as exc:
+            raise ValueError("invalid YAML: %s" % " ".join(str(exc).split())) from None
     return parse(text)
 
 
@@ -132,7 +135,11 @@ class _Reader:
             return None
         if len(self.tokens) == 1 and _split_key(self.tokens[0][1]) is None and not _is_item(self.tokens[0][1]):
             return scalar(self.tokens[0][1])
-        return self.node(self.tokens[0][0])
+        result = self.node(self.tokens[0][0])
+        if self.pos < len(self.tokens):
+            token = self.tokens[self.pos]
+            raise ValueError("line %d: unexpected %r" % (token[2] + 1, token[1]))
+        return result
 
     def node(self, indent):
         token = self.peek()
