@@ -53,7 +53,7 @@ options:
     default: 3
 notes:
   - Talks to Harbor's REST API v2.0 through C(ansible.module_utils.urls); it needs nothing but Python 3 where it runs,
-    usually the controller (C(delegate_to: localhost)).
+    usually the controller (C(delegate_to=localhost)).
   - Errors name the HTTP status and what to check (credentials for 401, role for 403, address or name for 404,
     name clashes for 409, blocking content for 412, certificate authority for TLS failures).
 """

@@ -14,7 +14,7 @@ version_added: 0.1.0
 description:
   - Creates, updates or deletes a project-level robot account through Harbor's REST API v2.0.
   - Harbor shows a robot's secret only when it creates or refreshes one, so the module returns RV(secret) only then.
-    Run the task with C(no_log: true) and store the secret (for example as a Kubernetes Secret) in the same play.
+    Run the task with C(no_log=true) and store the secret (for example as a Kubernetes Secret) in the same play.
   - Harbor names the account C(robot$<project>+<name>); that full name is the registry login, returned as
     RV(robot.name).
 extends_documentation_fragment:
@@ -220,11 +220,14 @@ def main():
     try:
         client = HarborClient(params)
         project = client.get_project(params["project"])
-        if project is None:
+        if project is None and params["state"] == "present" and not module.check_mode:
             module.fail_json(
                 msg="project %s does not exist: create it first (homelab.k8s.harbor_project)" % params["project"]
             )
-        robot = client.find_project_robot(project["project_id"], stored_name)
+        if project is None:
+            # absent, or a check run in which the project is still to be created
+            module.warn("project %s does not exist" % params["project"])
+        robot = project and client.find_project_robot(project["project_id"], stored_name)
         before = view(robot)
 
         if params["state"] == "absent":

@@ -67,6 +67,7 @@ class State:
         self.robots = {}
         self.registries = {}
         self.repositories = {}
+        self.issued_secrets = []  # every robot secret handed out, for leak checks
         self._ids = {}
 
     def next_id(self, kind):
@@ -501,10 +502,11 @@ class HarborStandIn:
     def _expiry(duration):
         return -1 if duration == -1 else int(time.time()) + duration * 86400
 
-    @staticmethod
-    def _new_secret():
+    def _new_secret(self):
         alphabet = string.ascii_letters + string.digits
-        return "Aa1" + "".join(secrets.choice(alphabet) for _ in range(29))
+        secret = "Aa1" + "".join(secrets.choice(alphabet) for _ in range(29))
+        self.state.issued_secrets.append(secret)
+        return secret
 
     def op_CreateRobot(self, body, path, **_):
         if not NAME_RE.match(body.get("name") or ""):

@@ -1,5 +1,7 @@
 """harbor_project and harbor_robot through their real HTTP path against the Harbor stand-in."""
 
+import json
+
 import pytest
 
 SECURE = {
@@ -184,3 +186,11 @@ def test_robot_permission_change_and_delete(harbor, run_module):
 def test_robot_for_a_missing_project_is_a_clear_error(harbor, run_module):
     result = run_module("harbor_robot", **CI)
     assert result["failed"] and "project applications does not exist" in result["msg"]
+
+
+def test_robot_check_mode_before_its_project_exists(harbor, run_module):
+    planned = run_module("harbor_robot", check_mode=True, **CI)
+    assert planned["changed"] is True and planned["changes"] == ["created"]
+    assert "project applications does not exist" in json.dumps(planned["warnings"])
+    assert run_module("harbor_robot", state="absent", project="applications", name="ci")["changed"] is False
+    assert harbor.writes == []
