@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Generate docs/cis_controls.md from the cis_check benchmark data.
 
 scripts/cis_docs.py           write the file

@@ -30,7 +30,7 @@ description:
     process. Kubelet settings come from the KubeletConfiguration file, overridden by kubelet flags from the systemd
     drop-ins, C(/var/lib/kubelet/kubeadm-flags.env) and C(/etc/default/kubelet).
 author:
-  - homelab.k8s contributors
+  - homelab.k8s contributors (!UNKNOWN)
 options:
   benchmarks:
     description:
@@ -96,13 +96,21 @@ options:
       - Path on the controller to write a readable Markdown report with pass/fail counts by section and every finding
         with its remediation.
     type: path
+  _controls:
+    description:
+      - Internal. The selected controls, set by the action plugin from the benchmark data shipped with the collection;
+        any value given in a task is replaced.
+    type: list
+    elements: dict
 attributes:
   check_mode:
+    description: The audit only reads, so check mode runs it fully; changed is always false.
     support: full
-    details: The audit only reads, so check mode runs it fully; changed is always false.
   diff_mode:
+    description: Nothing changes, so there is no diff.
     support: none
   action:
+    description: An action plugin selects the controls and writes the reports on the controller.
     support: full
 notes:
   - Managed hosts need only Python 3. YAML files on the host (manifests, KubeletConfiguration) are read with PyYAML

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Time homelab.k8s.cis_check: the audit engine in process and the module as a real process.
 
     .venv/bin/python tests/benchmarks/bench_cis_check.py [--runs N] [--root DIR]
@@ -34,7 +33,7 @@ def run_command(argv):
 
 def timed(function, runs):
     times = []
-    for _ in range(runs):
+    for _run in range(runs):
         started = time.perf_counter()
         result = function()
         times.append(time.perf_counter() - started)

@@ -90,7 +90,7 @@ def _validate(control, path):
 
 def _matches(control, selector):
     """A selector is an id, `benchmark:id`, or a tag."""
-    benchmark, _, ident = selector.rpartition(":")
+    benchmark, _sep, ident = selector.rpartition(":")
     if benchmark and benchmark != control["benchmark"]:
         return False
     return ident == control["id"] or ident in control["tags"]

@@ -60,8 +60,8 @@ def compare(op, actual, expected):
     if op == "noteq":
         return text(actual) != text(expected)
     if op in ("gt", "gte", "lt", "lte"):
-        a, e = _number(actual), _number(expected)
-        return {"gt": a > e, "gte": a >= e, "lt": a < e, "lte": a <= e}[op]
+        number, bound = _number(actual), _number(expected)
+        return {"gt": number > bound, "gte": number >= bound, "lt": number < bound, "lte": number <= bound}[op]
     if op in ("has", "nothave"):
         found = text(expected) in actual if isinstance(actual, (list, tuple)) else text(expected) in text(actual)
         return found if op == "has" else not found
@@ -70,10 +70,10 @@ def compare(op, actual, expected):
         return found if op == "regex" else not found
     if op == "bitmask":
         try:
-            a, e = int(text(actual), 8), int(text(expected), 8)
+            mode, allowed = int(text(actual), 8), int(text(expected), 8)
         except ValueError:
             raise ValueError("bitmask needs octal modes, got %r and %r" % (actual, expected)) from None
-        return a & ~e == 0
+        return mode & ~allowed == 0
     if op == "valid_elements":
         allowed = set(_elements(expected))
         return all(v in allowed for v in _elements(actual))
@@ -89,7 +89,7 @@ def lookup(facts, key):
     if isinstance(facts, dict) and key in facts:
         return facts[key]
     if isinstance(facts, list):
-        head, _, rest = key.partition(".")
+        head, _sep, rest = key.partition(".")
         if not head.isdigit() or int(head) >= len(facts):
             return MISSING
         return facts[int(head)] if not rest else lookup(facts[int(head)], rest)
@@ -148,10 +148,10 @@ def _abridge(value, width=100):
 def check_tests(facts, tests, match="all"):
     """Evaluate a list of test items with and/or semantics; return (passed, [actual texts])."""
     outcomes = [check_item(facts, item) for item in tests]
-    passed = [ok for ok, _ in outcomes]
+    passed = [outcome[0] for outcome in outcomes]
     verdict = any(passed) if match == "any" else all(passed)
     shown = []
-    for _, line in outcomes:
+    for _verdict, line in outcomes:
         if line not in shown:
             shown.append(line)
     return verdict, shown

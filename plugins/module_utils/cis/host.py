@@ -212,7 +212,7 @@ class Host:
                 line = line.split("#", 1)[0].strip()
                 if not line:
                     continue
-                key, _, value = line.partition(separator) if separator else _split_ws(line)
+                key, _sep, value = line.partition(separator) if separator else _split_ws(line)
                 key, value = key.strip(), value.strip().strip('"')
                 key = key.lower() if lower else key
                 if key and not (first and key in result):
@@ -236,7 +236,7 @@ class Host:
                 if line.startswith("[") and line.endswith("]"):
                     section = line[1:-1]
                 elif "=" in line:
-                    key, _, value = line.partition("=")
+                    key, _sep, value = line.partition("=")
                     result["%s.%s" % (section, key.strip()) if section else key.strip()] = value.strip()
         return result
 
@@ -329,7 +329,7 @@ class Host:
                 line = line.strip()
                 if not line or line[0] in "#;" or "=" not in line:
                     continue
-                key, _, value = line.partition("=")
+                key, _sep, value = line.partition("=")
                 values[key.strip().lstrip("-").replace("/", ".")] = " ".join(value.split())
         return values
 
@@ -361,7 +361,7 @@ class Host:
             if result["rc"] == 0:
                 settings = {}
                 for line in result["stdout"].splitlines():
-                    key, _, value = line.partition(" ")
+                    key, _sep, value = line.partition(" ")
                     settings.setdefault(key.lower(), value.strip())
                 return settings
             settings = {}
@@ -380,7 +380,7 @@ class Host:
             words = line.split("#", 1)[0].strip()
             if not words:
                 continue
-            key, _, value = _split_ws(words)
+            key, _sep, value = _split_ws(words)
             key = key.lower()
             if key == "match":
                 return
