@@ -74,7 +74,7 @@ def play(fixture_tree, tmp_path_factory):
 
 
 def test_good_tree_all_pass_in_check_mode(play):
-    tasks, _ = play
+    tasks = play[0]
     result = tasks["good"]
     assert not result.get("failed"), result.get("msg")
     assert result["changed"] is False
@@ -84,7 +84,7 @@ def test_good_tree_all_pass_in_check_mode(play):
 
 
 def test_reports_written_on_the_controller(play):
-    _, out = play
+    out = play[1]
     data = json.loads((out / "localhost.json").read_text())
     assert data["host"] == "localhost" and data["score"] == 100.0
     skipped = {r["id"]: r["actual"] for r in data["results"] if r["status"] == "SKIP"}
@@ -95,7 +95,7 @@ def test_reports_written_on_the_controller(play):
 
 
 def test_fail_on_fail_fails_with_results(play):
-    tasks, _ = play
+    tasks = play[0]
     result = tasks["bad"]
     assert result["failed"] is True
     assert result["benchmarks"] == ["debian_linux", "kubernetes_control_plane", "kubernetes_node"]
@@ -113,6 +113,6 @@ def test_fail_on_fail_fails_with_results(play):
     ],
 )
 def test_bad_input_is_a_clear_error(play, task, message):
-    tasks, _ = play
+    tasks = play[0]
     assert tasks[task]["failed"] is True
     assert message in tasks[task]["msg"]

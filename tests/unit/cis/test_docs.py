@@ -9,7 +9,7 @@ ROOT = Path(__file__).resolve().parents[3]
 
 def test_committed_doc_is_up_to_date():
     run = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "cis_docs.py"), "--check"], capture_output=True, text=True
+        [sys.executable, str(ROOT / "scripts" / "cis_docs.py"), "--check"], capture_output=True, text=True, check=False
     )
     assert run.returncode == 0, run.stderr
 

@@ -46,7 +46,7 @@ second: document
 
 
 def test_parses_like_pyyaml():
-    assert miniyaml.parse(DOC) == yaml.safe_load(DOC.split("---\nsecond")[0])
+    assert miniyaml.parse(DOC) == yaml.safe_load(DOC.split("---\nsecond", maxsplit=1)[0])
 
 
 @pytest.mark.parametrize("path", MANIFESTS, ids=lambda p: str(p.relative_to(FIXTURES)))
