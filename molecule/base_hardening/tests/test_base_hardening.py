@@ -1,0 +1,173 @@
+"""What base_hardening leaves on the hosts: real services, files written, kernel state untouched."""
+
+import re
+
+import pytest
+
+BLACKLIST = ["cramfs", "freevxfs", "hfs", "hfsplus", "jffs2", "udf", "usb-storage", "dccp", "sctp", "rds", "tipc"]
+
+
+def control_plane(host):
+    return host.backend.name.endswith("debian12")
+
+
+def sshd(host):
+    return dict(line.split(" ", 1) for line in host.check_output("sshd -T").splitlines())
+
+
+def test_systemd_runs_without_failed_units(host):
+    # auditd is skipped by its container condition instead of failing.
+    assert host.run("systemctl is-system-running").stdout.strip() == "running"
+    assert (
+        "ConditionVirtualization=!container"
+        in host.file("/etc/systemd/system/auditd.service.d/homelab-container.conf").content_string
+    )
+
+
+def test_sshd_runs_the_hardened_configuration(host):
+    assert host.service("ssh").is_running
+    config = sshd(host)
+    expected = {
+        "permitrootlogin": "no",
+        "passwordauthentication": "no",
+        "kbdinteractiveauthentication": "no",
+        "permitemptypasswords": "no",
+        "maxauthtries": "3",
+        "logingracetime": "30",
+        "clientaliveinterval": "300",
+        "clientalivecountmax": "3",
+        "x11forwarding": "no",
+        "disableforwarding": "yes",
+        "allowgroups": "sudo",
+        "banner": "/etc/issue.net",
+    }
+    assert {key: config.get(key) for key in expected} == expected
+    assert not re.search(r"sha1|cbc|md5|nistp", config["kexalgorithms"] + config["ciphers"] + config["macs"])
+    assert "curve25519-sha256" in config["kexalgorithms"]
+    assert host.file("/etc/ssh/sshd_config").mode == 0o600
+
+
+def test_firewall_is_loaded_and_matches_the_node_role(host):
+    assert host.service("nftables").is_enabled
+    ruleset = host.check_output("nft list table inet homelab_filter")
+    assert re.search(r"hook input priority filter; policy drop;", ruleset)
+    assert re.search(r"hook forward priority filter; policy drop;", ruleset)
+    assert "ip saddr @admin_v4 tcp dport 22 accept" in ruleset
+    assert 'iifname "tailscale0" tcp dport 22 accept' in ruleset
+    assert "udp dport 41641 accept" in ruleset
+    assert "ip saddr @nodes_v4 udp dport 4789 accept" in ruleset
+    assert "ip saddr @pods_v4 accept" in ruleset
+    node_ports = re.search(r"ip saddr @nodes_v4 tcp dport \{ ([^}]*) \} accept", ruleset).group(1)
+    if control_plane(host):
+        assert node_ports == "179, 2379-2380, 5473, 6443, 10250, 10257, 10259"
+        assert "ip saddr @admin_v4 tcp dport 6443 accept" in ruleset
+    else:
+        assert node_ports == "179, 5473, 10250"
+        assert "6443" not in ruleset
+    # The file on disk is what is loaded at boot, and it is valid.
+    assert host.run("nft --check --file /etc/nftables.conf").rc == 0
+
+
+def test_kernel_parameters_keep_kubernetes_working(host):
+    conf = host.file("/etc/sysctl.d/90-homelab-hardening.conf").content_string
+    for line in [
+        "net.ipv4.ip_forward = 1",
+        "net.bridge.bridge-nf-call-iptables = 1",
+        "net.ipv4.conf.all.send_redirects = 0",
+        "net.ipv4.conf.all.accept_redirects = 0",
+        "kernel.randomize_va_space = 2",
+        "fs.suid_dumpable = 0",
+        "vm.overcommit_memory = 1",
+    ]:
+        assert re.search(rf"^{re.escape(line)}$", conf, re.M), line
+
+
+def test_unused_modules_blocked_and_kubernetes_modules_kept(host):
+    conf = host.file("/etc/modprobe.d/homelab-hardening.conf").content_string
+    for module in BLACKLIST:
+        assert f"install {module} /bin/false" in conf
+        assert f"blacklist {module}" in conf
+    assert not re.search(r"^(install|blacklist) (overlay|br_netfilter)\b", conf, re.M)
+
+
+def test_audit_rules_cover_the_cis_areas(host):
+    assert host.service("auditd").is_enabled
+    rules = host.file("/etc/audit/rules.d/50-homelab-cis.rules").content_string
+    for key in [
+        "identity",
+        "time-change",
+        "system-locale",
+        "MAC-policy",
+        "logins",
+        "session",
+        "perm_mod",
+        "access",
+        "privileged",
+        "mounts",
+        "delete",
+        "scope",
+        "kernel_modules",
+    ]:
+        assert f"-k {key}" in rules, key
+    assert "-a always,exit -F path=/usr/bin/sudo -F perm=x -F auid>=1000 -F auid!=unset -k privileged" in rules
+    assert host.file("/etc/audit/rules.d/99-homelab-finalize.rules").contains("^-e 1$")
+
+
+@pytest.mark.parametrize(
+    ("path", "mode", "group"),
+    [
+        ("/etc/passwd", 0o644, "root"),
+        ("/etc/shadow", 0o640, "shadow"),
+        ("/etc/gshadow", 0o640, "shadow"),
+        ("/etc/crontab", 0o600, "root"),
+        ("/etc/cron.d", 0o700, "root"),
+        ("/etc/cron.allow", 0o640, "root"),
+    ],
+)
+def test_sensitive_file_permissions(host, path, mode, group):
+    f = host.file(path)
+    assert (f.mode, f.user, f.group) == (mode, "root", group)
+
+
+def test_pam_locks_out_and_refuses_weak_or_empty_passwords(host):
+    auth = host.file("/etc/pam.d/common-auth").content_string
+    modules = [re.search(r"pam_\w+\.so", line).group(0) for line in auth.splitlines() if line.startswith("auth")]
+    assert modules.index("pam_faillock.so") < modules.index("pam_unix.so")
+    assert "nullok" not in auth + host.file("/etc/pam.d/common-password").content_string
+    assert "pam_pwhistory.so remember=24" in host.file("/etc/pam.d/common-password").content_string
+    assert host.file("/etc/security/pwquality.conf").contains("^minlen = 14$")
+    assert host.file("/etc/security/faillock.conf").contains("^deny = 5$")
+    assert host.file("/etc/pam.d/su").contains("^auth +required +pam_wheel.so use_uid group=sugroup$")
+    assert host.group("sugroup").exists
+
+
+def test_new_accounts_get_the_password_policy(host):
+    defs = host.file("/etc/login.defs").content_string
+    for line in ["PASS_MAX_DAYS\t\t365", "PASS_MIN_DAYS\t\t1", "UMASK\t\t\t027", "ENCRYPT_METHOD\t\tYESCRYPT"]:
+        assert line in defs
+    assert host.run("useradd --defaults").stdout.count("INACTIVE=45") == 1
+    # shadow's tools read the file without complaining about unknown keywords.
+    assert host.run("useradd --defaults").stderr == ""
+
+
+def test_insecure_packages_absent_and_only_security_upgrades(host):
+    for package in ["telnet", "rsh-client", "nis", "xinetd", "talk"]:
+        assert not host.package(package).is_installed
+    dump = host.check_output("apt-config dump Unattended-Upgrade")
+    assert 'Unattended-Upgrade::Origins-Pattern:: "origin=Debian,codename=${distro_codename}-security' in dump
+    assert 'label=Debian";' not in dump
+    assert 'Unattended-Upgrade::Package-Blacklist:: "kubelet$";' in dump
+    assert 'Unattended-Upgrade::Automatic-Reboot "false";' in dump
+
+
+def test_core_dumps_off_journal_kept_time_synchronised_banner(host):
+    assert host.file("/etc/security/limits.d/homelab-coredump.conf").contains(r"^\*\thard\tcore\t0$")
+    assert host.file("/etc/systemd/coredump.conf").contains("^Storage=none$")
+    assert host.file("/etc/systemd/journald.conf").contains("^Storage=persistent$")
+    assert host.service("systemd-timesyncd").is_enabled
+    assert host.service("apparmor").is_enabled
+    issue = host.file("/etc/issue.net").content_string
+    assert issue.startswith("Authorized access only.")
+    assert not re.search(r"\\[mrsv]|Debian", issue)
+    assert host.file("/etc/profile.d/homelab-tmout.sh").contains("^readonly TMOUT=900$")
+    assert host.file("/etc/default/grub.d/homelab-apparmor.cfg").contains("apparmor=1 security=apparmor")
