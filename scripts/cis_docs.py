@@ -38,6 +38,18 @@ their `modprobe.d` and `sysctl.d` configuration only (the running kernel belongs
 host), audit rules by `/etc/audit/rules.d`, and controls marked *container: skip* below (boot loader,
 partitions, AppArmor and auditd state) are SKIP with the reason. Under another `root` nothing live is
 read: no commands, no `/proc`, unit state from the unit files.
+
+A waiver list is a `skip` mapping of selector to reason; the reason is shown in the result:
+
+```yaml
+- name: Prove the hardening
+  homelab.k8s.cis_check:
+    benchmarks: [debian_linux]
+    level: 1
+    fail_on: fail
+    skip:
+      "3.3.1": Kubernetes nodes forward pod traffic
+```
 """
 
 
@@ -68,6 +80,8 @@ def render(controls):
                 lines.append("")
                 lines += [
                     "### %s" % section,
+                    "",
+                    "Applies to: %s." % ", ".join(control.get("profiles", [])),
                     "",
                     "| Id | Title | Level | Scored | Audit | Expected | Tags | Remediation |",
                     "| --- | --- | --- | --- | --- | --- | --- | --- |",

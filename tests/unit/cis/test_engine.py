@@ -125,6 +125,27 @@ def test_flag_path_follows_the_component_flag(tree):
     assert (status, actual) == ("PASS", "/srv/etcd: mode=700")
 
 
+def test_command_runs_once_on_the_live_host(tree):
+    (tree / "nft").write_text("")
+    (tree / "nft").chmod(0o755)
+    calls = []
+
+    def run_command(argv):
+        calls.append(argv)
+        return 0, "table inet filter {\n  chain input { type filter hook input priority 0; policy drop; }\n}\n", ""
+
+    host = Host(str(tree), run_command=run_command)
+    host.live, host.BIN_DIRS = True, (str(tree),)
+    audit = {"command": ["nft", "list", "ruleset"]}
+    first = engine.evaluate(control(audit=audit, tests=[{"key": "stdout", "op": "regex", "value": "hook input"}]), host)
+    second = engine.evaluate(
+        control(audit=audit, tests=[{"key": "stdout", "op": "regex", "value": "hook forward"}]), host
+    )
+    assert first == ("PASS", "nft list ruleset: stdout: matches 'hook input'")
+    assert second == ("FAIL", "nft list ruleset: stdout: no line matches")
+    assert calls == [["nft", "list", "ruleset"]]
+
+
 def test_bad_audit_definition_raises():
     with pytest.raises(ValueError, match="exactly one of"):
         engine.audit_type({"file": "/a", "stat": "/a"})
