@@ -25,22 +25,6 @@ from ansible_collections.homelab.k8s.plugins.module_utils.cis.host import Missin
 
 STATUSES = ("PASS", "FAIL", "WARN", "INFO", "SKIP")
 BENCHMARKS = ("debian_linux", "kubernetes_control_plane", "kubernetes_node")
-AUDIT_TYPES = (
-    "file",
-    "stat",
-    "keyvalue",
-    "ini",
-    "document",
-    "sshd",
-    "sysctl",
-    "kmod",
-    "mount",
-    "unit",
-    "package",
-    "command",
-    "flags",
-    "kubelet",
-)
 DETECT = {
     "debian_linux": ("etc/debian_version",),
     "kubernetes_control_plane": ("etc/kubernetes/manifests/kube-apiserver.yaml",),
@@ -53,17 +37,72 @@ def detect_benchmarks(host):
     return [name for name in BENCHMARKS if any(host.exists(path) for path in DETECT[name])]
 
 
-def audit_type(audit):
-    kinds = [key for key in audit if key in AUDIT_TYPES]
-    if len(kinds) != 1:
-        raise ValueError("audit %r needs exactly one of %s" % (audit, ", ".join(AUDIT_TYPES)))
-    return kinds[0]
-
-
 def _keyed(names, read):
     if isinstance(names, list):
         return {name: read(name) for name in names}
     return read(names)
+
+
+def _file(host, target, audit):
+    paths = host.files(target)
+    return [(" ".join(paths), {"content": "\n".join(host.read(path) for path in paths)})]
+
+
+def _stat(host, target, audit):
+    views = []
+    for path in host.files(target):
+        facts = dict(host.stat(path))
+        facts["ownership"] = "%s:%s" % (facts["owner"], facts["group"])
+        views.append((path, facts))
+    return views
+
+
+def _keyvalue(host, target, audit):
+    options = (audit.get("separator"), audit.get("first", False), audit.get("lower", False))
+    return [(target, host.keyvalue(target, *options))]
+
+
+def _sysctl(host, target, audit):
+    configured, running = {}, {}
+    for key in target:
+        facts = host.sysctl(key)
+        if "configured" in facts:
+            configured[key] = facts["configured"]
+        if "running" in facts:
+            running[key] = facts["running"]
+    return [("configured", configured)] + ([("running", running)] if running else [])
+
+
+def _mount(host, target, audit):
+    table = host.mounts()
+    return [(target, {"mounted": target in table, "options": table.get(target, [])})]
+
+
+# Audit type -> reader returning views [(label, facts)]; every view must pass the control's tests.
+READERS = {
+    "file": _file,
+    "stat": _stat,
+    "keyvalue": _keyvalue,
+    "ini": lambda host, target, audit: [(target, host.ini(target, audit.get("dropins")))],
+    "document": lambda host, target, audit: [(target, host.document(target))],
+    "sshd": lambda host, target, audit: [("sshd", host.sshd())],
+    "sysctl": _sysctl,
+    "kmod": lambda host, target, audit: [(target, host.kmod(target))],
+    "mount": _mount,
+    "unit": lambda host, target, audit: [("systemd", _keyed(target, host.unit))],
+    "package": lambda host, target, audit: [("dpkg", _keyed(target, host.package))],
+    "command": lambda host, target, audit: [(" ".join(target), host.run(tuple(target)))],
+    "flags": lambda host, target, audit: [(target, host.component_flags(target))],
+    "kubelet": lambda host, target, audit: [("kubelet", host.kubelet())],
+}
+AUDIT_TYPES = tuple(READERS)
+
+
+def audit_type(audit):
+    kinds = [key for key in audit if key in READERS]
+    if len(kinds) != 1:
+        raise ValueError("audit %r needs exactly one of %s" % (audit, ", ".join(AUDIT_TYPES)))
+    return kinds[0]
 
 
 def gather(host, audit):
@@ -72,52 +111,7 @@ def gather(host, audit):
     target = audit[kind]
     if "flag_path" in audit:
         target = _flag_path(host, audit["flag_path"], target)
-    if kind == "file":
-        paths = host.files(target)
-        return [(" ".join(paths), {"content": "\n".join(host.read(path) for path in paths)})]
-    if kind == "stat":
-        views = []
-        for path in host.files(target):
-            facts = dict(host.stat(path))
-            facts["ownership"] = "%s:%s" % (facts["owner"], facts["group"])
-            views.append((path, facts))
-        return views
-    if kind == "keyvalue":
-        return [
-            (
-                target,
-                host.keyvalue(target, audit.get("separator"), audit.get("first", False), audit.get("lower", False)),
-            )
-        ]
-    if kind == "ini":
-        return [(target, host.ini(target, audit.get("dropins")))]
-    if kind == "document":
-        return [(target, host.document(target))]
-    if kind == "sshd":
-        return [("sshd", host.sshd())]
-    if kind == "sysctl":
-        configured, running = {}, {}
-        for key in target:
-            facts = host.sysctl(key)
-            if "configured" in facts:
-                configured[key] = facts["configured"]
-            if "running" in facts:
-                running[key] = facts["running"]
-        return [("configured", configured)] + ([("running", running)] if running else [])
-    if kind == "kmod":
-        return [(target, host.kmod(target))]
-    if kind == "mount":
-        table = host.mounts()
-        return [(target, {"mounted": target in table, "options": table.get(target, [])})]
-    if kind == "unit":
-        return [("systemd", _keyed(target, host.unit))]
-    if kind == "package":
-        return [("dpkg", _keyed(target, host.package))]
-    if kind == "command":
-        return [(" ".join(target), host.run(tuple(target)))]
-    if kind == "flags":
-        return [(target, host.component_flags(target))]
-    return [("kubelet", host.kubelet())]
+    return READERS[kind](host, target, audit)
 
 
 def _flag_path(host, flag_path, default):

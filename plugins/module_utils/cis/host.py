@@ -115,6 +115,16 @@ class Host:
     def exists(self, path):
         return os.path.lexists(self.path(path))
 
+    def resolve(self, path):
+        """Full path of `path` with symlinks followed inside root (an absolute link target is under root too)."""
+        full = self.path(path)
+        for _hop in range(40):
+            if not os.path.islink(full):
+                return full
+            target = os.readlink(full)
+            full = self.path(target) if target.startswith("/") else os.path.join(os.path.dirname(full), target)
+        raise ValueError("%s: too many levels of symbolic links" % path)
+
     def cached(self, key, compute):
         if key not in self._cache:
             try:
@@ -128,22 +138,35 @@ class Host:
 
     def read(self, path):
         def compute():
-            full = self.path(path)
-            if not os.path.lexists(full):
+            full = self.resolve(path)
+            if not os.path.exists(full):
                 raise Missing("%s does not exist" % path)
             with open(full, "rb") as handle:
                 return handle.read().decode("utf-8", "replace")
 
         return self.cached(("read", path), compute)
 
+    def glob(self, pattern):
+        """Sorted paths, as seen from root, matching a glob under root (`**` recurses)."""
+        return ["/" + os.path.relpath(p, self.root) for p in sorted(glob.glob(self.path(pattern), recursive=True))]
+
     def files(self, patterns):
-        """Sorted paths (relative to root) matching a glob or a list of globs (`**` recurses); Missing if none."""
+        """Paths matching a glob or a list of globs, in order without repeats; Missing if none."""
+        patterns = patterns if isinstance(patterns, list) else [patterns]
         found = []
-        for pattern in patterns if isinstance(patterns, list) else [patterns]:
-            found.extend(p for p in sorted(glob.glob(self.path(pattern), recursive=True)) if p not in found)
+        for pattern in patterns:
+            found.extend(p for p in self.glob(pattern) if p not in found)
         if not found:
-            raise Missing("nothing matches %s" % " ".join(patterns if isinstance(patterns, list) else [patterns]))
-        return ["/" + os.path.relpath(p, self.root) for p in found]
+            raise Missing("nothing matches %s" % " ".join(patterns))
+        return found
+
+    def config_files(self, directories):
+        """`*.conf` of drop-in directories in name order; a name in an earlier directory hides later ones."""
+        chosen = {}
+        for directory in directories:
+            for path in self.glob(directory + "/*.conf"):
+                chosen.setdefault(os.path.basename(path), path)
+        return [chosen[name] for name in sorted(chosen)]
 
     def run(self, argv):
         """Run a command on the live host once; Missing when it is not installed or root is not "/"."""
@@ -172,9 +195,8 @@ class Host:
     # -- files ---------------------------------------------------------------------------
     def stat(self, path):
         def compute():
-            full = self.path(path)
             try:
-                info = os.lstat(full)
+                info = os.stat(self.resolve(path))
             except FileNotFoundError:
                 raise Missing("%s does not exist" % path) from None
             return {
@@ -224,7 +246,7 @@ class Host:
         result = {}
         paths = [path] if self.exists(path) else []
         if dropins:
-            paths += ["/" + os.path.relpath(p, self.root) for p in sorted(glob.glob(self.path(dropins)))]
+            paths += self.glob(dropins)
         if not paths:
             raise Missing("%s does not exist" % path)
         for current in paths:
@@ -286,24 +308,27 @@ class Host:
     def kmod(self, name):
         """modprobe.d configuration of a kernel module and, where this host's kernel is observable, its state."""
         wanted = name.replace("-", "_")
-        facts = {"disabled": False, "blacklisted": False}
-        for directory in MODPROBE_DIRS:
-            for path in sorted(glob.glob(self.path(directory + "/*.conf"))):
-                rel = "/" + os.path.relpath(path, self.root)
-                for line in self.read(rel).splitlines():
-                    words = line.split("#", 1)[0].split()
-                    if len(words) < 2 or words[1].replace("-", "_") != wanted:
-                        continue
-                    if words[0] == "install" and len(words) > 2 and words[2] in DISABLED_INSTALL:
-                        facts["disabled"] = True
-                    elif words[0] == "blacklist":
-                        facts["blacklisted"] = True
+        facts = dict(self.cached(("modprobe",), self._modprobe).get(wanted, {"disabled": False, "blacklisted": False}))
         if self.live and not self.container:
             loaded = self.cached(
                 ("modules",), lambda: {line.split()[0] for line in self.read("proc/modules").splitlines()}
             )
             facts["loaded"] = wanted in loaded
         return facts
+
+    def _modprobe(self):
+        modules = {}
+        for path in self.config_files(MODPROBE_DIRS):
+            for line in self.read(path).splitlines():
+                words = line.split("#", 1)[0].split()
+                if len(words) < 2 or words[0] not in ("install", "blacklist"):
+                    continue
+                state = modules.setdefault(words[1].replace("-", "_"), {"disabled": False, "blacklisted": False})
+                if words[0] == "blacklist":
+                    state["blacklisted"] = True
+                elif len(words) > 2 and words[2] in DISABLED_INSTALL:
+                    state["disabled"] = True
+        return modules
 
     def sysctl(self, key):
         """Value a key gets from sysctl.d at boot and, where this host's kernel is observable, the running value."""
@@ -316,16 +341,12 @@ class Host:
         return facts
 
     def _sysctl_files(self):
-        chosen = {}
-        for directory in SYSCTL_DIRS:
-            for path in glob.glob(self.path(directory + "/*.conf")):
-                chosen.setdefault(os.path.basename(path), path)
-        paths = [chosen[name] for name in sorted(chosen)]
-        if os.path.exists(self.path("etc/sysctl.conf")):
-            paths.append(self.path("etc/sysctl.conf"))
+        paths = self.config_files(SYSCTL_DIRS)
+        if self.exists("etc/sysctl.conf"):
+            paths.append("/etc/sysctl.conf")
         values = {}
         for path in paths:
-            for line in self.read("/" + os.path.relpath(path, self.root)).splitlines():
+            for line in self.read(path).splitlines():
                 line = line.strip()
                 if not line or line[0] in "#;" or "=" not in line:
                     continue
@@ -387,8 +408,8 @@ class Host:
             if key == "include":
                 for pattern in value.split():
                     pattern = pattern if pattern.startswith("/") else "etc/ssh/" + pattern
-                    for inc in sorted(glob.glob(self.path(pattern))):
-                        self._sshd_file("/" + os.path.relpath(inc, self.root), settings)
+                    for included in self.glob(pattern):
+                        self._sshd_file(included, settings)
             else:
                 settings.setdefault(key, value.strip().strip('"'))
 
@@ -429,8 +450,8 @@ class Host:
         def compute():
             flags = {}
             for pattern in KUBELET_DROPINS:
-                for path in sorted(glob.glob(self.path(pattern))):
-                    text = self.read("/" + os.path.relpath(path, self.root))
+                for path in self.glob(pattern):
+                    text = self.read(path)
                     for line in re.findall(r"^\s*(?:Environment|ExecStart)=(.*)$", text, re.MULTILINE):
                         words = [re.sub(r"^\w+=", "", token) for token in shlex.split(line)]
                         flags.update(flags_from_args(" ".join(words).split()))

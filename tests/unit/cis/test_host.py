@@ -40,6 +40,20 @@ def test_read_and_files(host, tmp_path):
         host.read("/etc/none")
 
 
+def test_symlinks_resolve_inside_root(host, tmp_path):
+    write(tmp_path, "run/motd.dynamic", "hello\n", mode=0o644)
+    (tmp_path / "etc/motd").symlink_to("/run/motd.dynamic")
+    (tmp_path / "etc/issue").symlink_to("motd")
+    (tmp_path / "etc/loop").symlink_to("loop")
+    assert host.read("/etc/issue") == "hello\n"
+    assert host.stat("/etc/motd")["mode"] == "644"
+    with pytest.raises(ValueError, match="too many levels"):
+        host.read("/etc/loop")
+    (tmp_path / "etc/dangling").symlink_to("/nowhere")
+    with pytest.raises(Missing):
+        host.stat("/etc/dangling")
+
+
 def test_stat_names_owner_from_the_tree(host, tmp_path):
     write(tmp_path, "etc/shadow", "", mode=0o640)
     facts = host.stat("/etc/shadow")
