@@ -415,22 +415,13 @@ class Host:
 
     # -- kubernetes -----------------------------------------------------------------------------
     def process_args(self, binary):
-        """Arguments of a running process named `binary` (live host only)."""
-
-        def compute():
-            if not self.live:
-                raise Missing("%s is not running under %s" % (binary, self.root))
-            for cmdline in glob.glob("/proc/[0-9]*/cmdline"):
-                try:
-                    with open(cmdline, "rb") as handle:
-                        args = handle.read().decode("utf-8", "replace").split("\0")
-                except OSError:
-                    continue
-                if args and os.path.basename(args[0]) == binary:
-                    return args[1:]
+        """Arguments of a running process named `binary` (live host only; /proc is read once)."""
+        if not self.live:
+            raise Missing("%s is not running under %s" % (binary, self.root))
+        processes = self.cached(("processes",), _processes)
+        if binary not in processes:
             raise Missing("%s is not running" % binary)
-
-        return self.cached(("proc", binary), compute)
+        return processes[binary]
 
     def component_flags(self, component):
         """Flags of a control plane component from its static pod manifest, else its running process."""
@@ -473,6 +464,20 @@ class Host:
             return facts
 
         return self.cached(("kubelet",), compute)
+
+
+def _processes():
+    """Program name -> arguments of every process (the first one of each name)."""
+    processes = {}
+    for cmdline in glob.glob("/proc/[0-9]*/cmdline"):
+        try:
+            with open(cmdline, "rb") as handle:
+                args = handle.read().decode("utf-8", "replace").split("\0")
+        except OSError:
+            continue
+        if args and args[0]:
+            processes.setdefault(os.path.basename(args[0]), args[1:])
+    return processes
 
 
 def _split_ws(line):
