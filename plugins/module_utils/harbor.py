@@ -12,7 +12,6 @@ __metaclass__ = type
 
 import json
 import re
-import socket
 import ssl
 import time
 from calendar import timegm
@@ -56,7 +55,7 @@ def _harbor_message(payload):
 class HarborClient:
     """JSON over HTTPS with basic auth, bounded retries and errors that say what to check."""
 
-    def __init__(self, params, sleep=time.sleep):
+    def __init__(self, params, sleep=None):
         self.url = params["url"].rstrip("/")
         if not re.match(r"^https?://[^/]+", self.url) or self.url.endswith("/api/v2.0"):
             raise HarborApiError(
@@ -70,8 +69,7 @@ class HarborClient:
         self.ca_path = params.get("ca_path")
         self.timeout = params["timeout"]
         self.retries = max(0, params["retries"])
-        self.sleep = sleep
-        self.calls = 0
+        self.sleep = sleep or time.sleep
 
     def request(self, method, path, query=None, body=None, headers=None, allow=()):
         """Send one API call; return (status, decoded body, headers). Statuses in `allow` do not raise."""
@@ -85,7 +83,6 @@ class HarborClient:
         attempt = 0
         while True:
             attempt += 1
-            self.calls += 1
             retry = attempt <= self.retries
             try:
                 response = open_url(
@@ -113,7 +110,7 @@ class HarborClient:
                 raise HarborApiError(self.explain(method, path, err.code, payload, attempt), err.code) from err
             except SSLValidationError as err:
                 raise HarborApiError(self._tls_message(err)) from err
-            except (URLError, socket.timeout, ConnectionError, OSError) as err:
+            except (URLError, OSError) as err:  # refused, reset, timed out, TLS
                 reason = getattr(err, "reason", err)
                 if isinstance(reason, ssl.SSLError):
                     raise HarborApiError(self._tls_message(reason)) from err
@@ -168,6 +165,8 @@ class HarborClient:
         }
         if status in hints:
             return hints[status] + said
+        if 300 <= status < 400:
+            return "%s was redirected (HTTP %d): set url to Harbor's final https address.%s" % (call, status, said)
         if status >= 500:
             return (
                 "Harbor answered HTTP %d to %s after %d attempt(s): check the health of Harbor's core, "

@@ -20,8 +20,10 @@ extends_documentation_fragment:
   - homelab.k8s.harbor
 attributes:
   check_mode:
+    description: Reads the project and its quota and reports what would be written, without writing.
     support: full
   diff_mode:
+    description: Shows the project's settings, CVE allowlist and quota before and after.
     support: full
 options:
   name:
@@ -99,7 +101,7 @@ options:
     type: bool
     default: false
 author:
-  - homelab.k8s contributors
+  - homelab.k8s maintainers (@homelab-k8s)
 """
 
 EXAMPLES = r"""

@@ -15,14 +15,16 @@ description:
   - Creates, updates or deletes a project-level robot account through Harbor's REST API v2.0.
   - Harbor shows a robot's secret only when it creates or refreshes one, so the module returns RV(secret) only then.
     Run the task with C(no_log=true) and store the secret (for example as a Kubernetes Secret) in the same play.
-  - Harbor names the account C(robot$<project>+<name>); that full name is the registry login, returned as
-    RV(robot.name).
+  - Harbor names the account C(robot$<project>+<name>); that full name is the registry login, returned in
+    the C(name) of RV(robot).
 extends_documentation_fragment:
   - homelab.k8s.harbor
 attributes:
   check_mode:
+    description: Reads the project and the robot and reports what would be written; no secret is created or refreshed.
     support: full
   diff_mode:
+    description: Shows the robot's description, duration, state and permissions before and after (never its secret).
     support: full
 options:
   project:
@@ -81,7 +83,7 @@ options:
     type: bool
     default: false
 author:
-  - homelab.k8s contributors
+  - homelab.k8s maintainers (@homelab-k8s)
 """
 
 EXAMPLES = r"""

@@ -224,7 +224,7 @@ class HarborStandIn:
     def _authenticate(self, req):
         auth = req.headers.get("Authorization", "")
         if auth.startswith("Basic "):
-            user, _, password = base64.b64decode(auth[6:]).decode().partition(":")
+            user, _colon, password = base64.b64decode(auth[6:]).decode().partition(":")
             if self.users.get(user) == password:
                 return
         raise HarborError(401, "unauthorized")
@@ -284,7 +284,7 @@ class HarborStandIn:
         """Harbor's q builder: the framework decodes q once, the builder decodes it again."""
         keywords = {}
         for part in filter(None, unquote_plus(query.get("q", [""])[0]).split(",")):
-            key, _, value = part.partition("=")
+            key, _equals, value = part.partition("=")
             keywords[key] = value
         return keywords
 
@@ -504,7 +504,7 @@ class HarborStandIn:
 
     def _new_secret(self):
         alphabet = string.ascii_letters + string.digits
-        secret = "Aa1" + "".join(secrets.choice(alphabet) for _ in range(29))
+        secret = "Aa1" + "".join(secrets.choice(alphabet) for _position in range(29))
         self.state.issued_secrets.append(secret)
         return secret
 

@@ -1,36 +1,44 @@
+import contextlib
+import importlib
+import io
 import json
-import os
-import subprocess
 import sys
 from pathlib import Path
+from unittest import mock
 
 import pytest
+from ansible.module_utils import basic
+from ansible.module_utils.common import warnings
 
-REPO = Path(__file__).resolve().parents[3]
-sys.path.insert(0, str(REPO / "tests" / "doubles" / "harbor"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "doubles" / "harbor"))
 
-from harbor_fixtures import harbor  # noqa: E402, F401 - the fixture
+from harbor_fixtures import harbor  # noqa: F401  # pylint: disable=unused-import
 
 
 @pytest.fixture
-def run_module(harbor, tmp_path):  # noqa: F811 - uses the imported fixture
-    """Run a module file as Ansible does on a target: a fresh Python reading its arguments file."""
+def run_module(harbor):  # noqa: F811 - uses the imported fixture
+    """Run a module's main() as Ansible does on a target: arguments in, one JSON result out.
+
+    In-process (an interpreter start per run would make the suite slow); every HTTP call
+    still goes over loopback to the stand-in.
+    """
 
     def run(module, check_mode=False, **args):
         args = dict({"url": harbor.url, "username": "admin", "password": "Harbor12345", "retries": 2}, **args)
         args.update(_ansible_check_mode=check_mode, _ansible_diff=True)
-        path = tmp_path / "args.json"
-        path.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": args}))
-        env = dict(os.environ, PYTHONPATH=os.environ["ANSIBLE_COLLECTIONS_PATH"])
-        done = subprocess.run(
-            [sys.executable, str(REPO / "plugins" / "modules" / f"{module}.py"), str(path)],
-            capture_output=True,
-            text=True,
-            env=env,
-            check=False,
-        )
-        result = json.loads(done.stdout)
-        result["raw"] = done.stdout + done.stderr
+        code = importlib.import_module(f"ansible_collections.homelab.k8s.plugins.modules.{module}")
+        output = io.StringIO()
+        with (
+            mock.patch.object(basic, "_ANSIBLE_ARGS", json.dumps({"ANSIBLE_MODULE_ARGS": args}).encode()),
+            mock.patch.object(basic, "_ANSIBLE_PROFILE", "legacy"),
+            mock.patch.dict(warnings._global_warnings, clear=True),
+            mock.patch("time.sleep"),
+            contextlib.redirect_stdout(output),
+            pytest.raises(SystemExit),
+        ):
+            code.main()
+        result = json.loads(output.getvalue())
+        result["raw"] = output.getvalue()
         return result
 
     return run

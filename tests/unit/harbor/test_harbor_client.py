@@ -132,19 +132,19 @@ def test_legacy_harbor_403_for_a_missing_project_reads_as_missing():
         assert legacy.violations == []
 
 
+ROBOT = {
+    "name": "ci",
+    "level": "project",
+    "duration": 30,
+    "permissions": [{"kind": "project", "namespace": "apps", "access": [{"resource": "repository", "action": "pull"}]}],
+}
+
+
 def test_project_robot_lookup_sends_plus_as_percent_252B(harbor):
     api = client(harbor.url)
     create(api, "apps")
-    body = {
-        "name": "ci",
-        "level": "project",
-        "duration": 30,
-        "permissions": [
-            {"kind": "project", "namespace": "apps", "access": [{"resource": "repository", "action": "pull"}]}
-        ],
-    }
-    api.request("POST", "/robots", body=body)
-    api.request("POST", "/robots", body=dict(body, name="ci2"))
+    api.request("POST", "/robots", body=ROBOT)
+    api.request("POST", "/robots", body=dict(ROBOT, name="ci2"))
     robot = api.find_project_robot(1, "apps+ci")
     assert robot["name"] == "robot$apps+ci"
     assert "%252B" in harbor.requests[-1][1]
@@ -154,13 +154,7 @@ def test_project_robot_lookup_sends_plus_as_percent_252B(harbor):
 def test_robot_without_duration_is_refused_like_harbor(harbor):
     api = client(harbor.url)
     create(api, "apps")
-    body = {
-        "name": "ci",
-        "level": "project",
-        "permissions": [
-            {"kind": "project", "namespace": "apps", "access": [{"resource": "repository", "action": "pull"}]}
-        ],
-    }
+    body = {k: v for k, v in ROBOT.items() if k != "duration"}
     with pytest.raises(HarborApiError, match=r"HTTP 400.*duration is required"):
         api.request("POST", "/robots", body=body)
 
