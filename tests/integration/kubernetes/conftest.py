@@ -78,7 +78,11 @@ def write_inventory(directory, name):
 def run_playbook(inventory, playbook, extra_vars, *args):
     """ansible-playbook on this machine for every host of the inventory; its output."""
     env = dict(
-        os.environ, ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1", ANSIBLE_STDOUT_CALLBACK="default", ANSIBLE_PIPELINING="1"
+        os.environ,
+        ANSIBLE_FORCE_COLOR="0",
+        ANSIBLE_NOCOLOR="1",
+        ANSIBLE_STDOUT_CALLBACK="default",
+        ANSIBLE_PIPELINING="1",
     )
     local = {"ansible_connection": "local", "ansible_become": False, "ansible_python_interpreter": sys.executable}
     cmd = [
@@ -95,14 +99,13 @@ def run_playbook(inventory, playbook, extra_vars, *args):
     return result.stdout + result.stderr
 
 
-def run_render(inventory, root, tags=None, verbosity=""):
+def run_render(inventory, root, tags, *args):
     extra_vars = {
         "kubernetes_root_dir": f"{root}/{{{{ inventory_hostname }}}}",
         "cni_manifest_dir": f"{root}/calico",
         "test_ca_cert": f"{root}/ca/ca.crt",
     }
-    args = (["--tags", tags] if tags else []) + ([verbosity] if verbosity else [])
-    return run_playbook(inventory, "render.yml", extra_vars, *args)
+    return run_playbook(inventory, "render.yml", extra_vars, *(["--tags", tags] if tags else []), *args)
 
 
 class Rendered:
@@ -111,6 +114,8 @@ class Rendered:
     def __init__(self, name, inventory, root, output):
         self.name, self.inventory, self.root, self.output = name, inventory, root, output
         self.tags = TAGS[name]
+        self.workers = WORKERS[name]
+        self.limit = ["--limit", ",".join(["k8s-master-01", *self.workers])]
 
     def path(self, host, relative):
         return self.root / host / relative.lstrip("/")
@@ -127,9 +132,10 @@ class Rendered:
         return [d for d in yaml.safe_load_all((self.root / "calico" / "calico-resources.yaml").read_text()) if d]
 
 
-# The lab runs every step (the ones it cannot run report lab-skip); production only the
-# configuration steps, the others would run kubeadm.
+# The lab runs every step (the ones it cannot run report lab-skip) on the control plane and one
+# worker, twice; production only the configuration steps (the others would run kubeadm), once.
 TAGS = {"lab": None, "production": "kubernetes_config,cni_validate,cni_render"}
+WORKERS = {"lab": ["k8s-worker-02"], "production": ["k8s-worker-01", "k8s-worker-02", "k8s-worker-03"]}
 
 
 _RENDERS = {}
@@ -142,7 +148,9 @@ def render(name, tmp_path_factory):
         inventory = write_inventory(base / "inventory", name)
         root = base / "root"
         make_ca(root / "ca")
-        _RENDERS[name] = Rendered(name, inventory, root, run_render(inventory, root, TAGS[name], "-vvv"))
+        rendered = Rendered(name, inventory, root, "")
+        rendered.output = run_render(inventory, root, rendered.tags, *rendered.limit, "-vvv")
+        _RENDERS[name] = rendered
     return _RENDERS[name]
 
 
@@ -159,4 +167,4 @@ def lab(tmp_path_factory):
 @pytest.fixture(scope="session")
 def lab_rerun(lab):
     """The output of a second run of every step over the lab's root."""
-    return run_render(lab.inventory, lab.root, lab.tags)
+    return run_render(lab.inventory, lab.root, lab.tags, *lab.limit)

@@ -14,7 +14,6 @@ from schemas import validate
 pytestmark = pytest.mark.slow
 
 CP = "k8s-master-01"
-WORKERS = ["k8s-worker-01", "k8s-worker-02", "k8s-worker-03"]
 APISERVER_DIR = "etc/kubernetes/apiserver"
 STRONG_CIPHERS = {
     "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
@@ -53,7 +52,7 @@ def all_documents(rendered):
         for f in ("audit-policy.yaml", "admission.yaml", "authentication.yaml", "encryption.yaml")
     ]
     docs += [plugin["configuration"] for plugin in apiserver_file(rendered, "admission.yaml")["plugins"]]
-    docs += [rendered.doc(w, "etc/kubernetes/kubeadm/join.yaml", "JoinConfiguration") for w in WORKERS]
+    docs += [rendered.doc(w, "etc/kubernetes/kubeadm/join.yaml", "JoinConfiguration") for w in rendered.workers]
     return docs + rendered.calico
 
 
@@ -79,7 +78,7 @@ def test_every_document_matches_its_upstream_schema(rendered):
             "Installation",
             "FelixConfiguration",
         ]
-        + ["JoinConfiguration"] * 3
+        + ["JoinConfiguration"] * len(rendered.workers)
     )
 
 
@@ -165,7 +164,7 @@ def test_cert_sans_hold_the_tailscale_address_and_name(rendered):
 
 def test_node_ip_from_tailscale(rendered):
     for doc in [init(rendered)] + [
-        rendered.doc(w, "etc/kubernetes/kubeadm/join.yaml", "JoinConfiguration") for w in WORKERS
+        rendered.doc(w, "etc/kubernetes/kubeadm/join.yaml", "JoinConfiguration") for w in rendered.workers
     ]:
         node_ip = {a["name"]: a["value"] for a in doc["nodeRegistration"]["kubeletExtraArgs"]}["node-ip"]
         if rendered.name == "production":
@@ -248,7 +247,7 @@ def test_kubelet_hardening(rendered):
 
 
 def test_kubelet_sysctls_match_protect_kernel_defaults(rendered):
-    for host in [CP, *WORKERS]:
+    for host in [CP, *rendered.workers]:
         text = rendered.path(host, "etc/sysctl.d/99-homelab-kubelet.conf").read_text()
         settings = dict(line.split(" = ") for line in text.splitlines() if line and not line.startswith("#"))
         assert settings == {
@@ -271,7 +270,7 @@ def test_join_configuration_pins_the_ca(rendered):
         text=True,
         check=True,
     ).stdout.split()[0]
-    for worker in WORKERS:
+    for worker in rendered.workers:
         join = rendered.doc(worker, "etc/kubernetes/kubeadm/join.yaml", "JoinConfiguration")
         discovery = join["discovery"]["bootstrapToken"]
         assert discovery["caCertHashes"] == [f"sha256:{der}"]
@@ -280,16 +279,17 @@ def test_join_configuration_pins_the_ca(rendered):
         assert oct(rendered.path(worker, "etc/kubernetes/kubeadm/join.yaml").stat().st_mode & 0o777) == "0o600"
 
 
+TAINTS = {
+    "k8s-worker-01": [],
+    "k8s-worker-02": [{"key": "homelab.k8s/dedicated", "value": "ci-registry", "effect": "NoSchedule"}],
+    "k8s-worker-03": [{"key": "homelab.k8s/dedicated", "value": "security-monitoring", "effect": "NoSchedule"}],
+}
+
+
 def test_node_taints_at_registration(rendered):
-    taints = {
-        w: rendered.doc(w, "etc/kubernetes/kubeadm/join.yaml", "JoinConfiguration")["nodeRegistration"]["taints"]
-        for w in WORKERS
-    }
-    assert taints["k8s-worker-01"] == []
-    assert taints["k8s-worker-02"] == [{"key": "homelab.k8s/dedicated", "value": "ci-registry", "effect": "NoSchedule"}]
-    assert taints["k8s-worker-03"] == [
-        {"key": "homelab.k8s/dedicated", "value": "security-monitoring", "effect": "NoSchedule"}
-    ]
+    for worker in rendered.workers:
+        join = rendered.doc(worker, "etc/kubernetes/kubeadm/join.yaml", "JoinConfiguration")
+        assert join["nodeRegistration"]["taints"] == TAINTS[worker]
     assert init(rendered)["nodeRegistration"]["taints"] == [
         {"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"}
     ]
