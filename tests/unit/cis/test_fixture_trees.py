@@ -144,3 +144,11 @@ def test_bad_tree_scheduler_binds_everywhere(audit):
     results = audit("bad")[1]
     assert results[("kubernetes_control_plane", "1.4.2")]["status"] == "FAIL"
     assert results[("kubernetes_control_plane", "1.4.1")]["actual"] == "scheduler: --profiling not set"
+
+
+def test_no_command_runs_under_another_root(fixture_tree, controls):
+    def refuse(argv):
+        raise AssertionError("ran %s" % argv)
+
+    report = engine.run(controls, Host(str(fixture_tree("good")), run_command=refuse))
+    assert len(report["results"]) == len(controls)
