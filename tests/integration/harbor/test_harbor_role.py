@@ -159,3 +159,11 @@ def test_bad_setting_fails_before_any_api_call(harbor, playbook):
     assert result["rc"] != 0
     assert "project applications" in result["output"] and "(got 20X)" in result["output"]
     assert harbor.requests == []
+
+
+def test_no_robot_secret_is_issued_when_its_secret_cannot_be_stored(harbor, playbook):
+    # no cluster here: the namespace lookup fails, so the robots must not be created
+    result = playbook(harbor_registries_enabled=False, harbor_projects_enabled=False, harbor_secrets_apply=True)
+    assert result["rc"] != 0
+    assert "namespace arc-runners:" in result["output"] and "No robot is created or rotated" in result["output"]
+    assert harbor.requests == []
