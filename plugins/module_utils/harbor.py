@@ -62,6 +62,8 @@ class HarborClient:
                 "url must be Harbor's base address such as https://harbor.example.com, without /api/v2.0; got %r"
                 % params["url"]
             )
+        if params["timeout"] <= 0:
+            raise HarborApiError("timeout must be a positive number of seconds, got %r" % params["timeout"])
         self.base = self.url + "/api/v2.0"
         self.username = params["username"]
         self.password = params["password"]

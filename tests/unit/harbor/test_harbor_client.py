@@ -111,9 +111,11 @@ def test_tls_failure_points_at_ca_path(tmp_path):
         server.server_close()
 
 
-def test_url_with_api_suffix_is_refused():
+def test_url_with_api_suffix_and_zero_timeout_are_refused():
     with pytest.raises(HarborApiError, match=r"without /api/v2\.0"):
         client("https://harbor.example.com/api/v2.0")
+    with pytest.raises(HarborApiError, match="timeout must be a positive number of seconds, got 0"):
+        client("https://harbor.example.com", timeout=0)
 
 
 def test_get_project_compares_names_exactly(harbor):
