@@ -194,3 +194,19 @@ def test_robot_check_mode_before_its_project_exists(harbor, run_module):
     assert "project applications does not exist" in json.dumps(planned["warnings"])
     assert run_module("harbor_robot", state="absent", project="applications", name="ci")["changed"] is False
     assert harbor.writes == []
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "text"),
+    [
+        ("POST", "^/projects$", 409, "conflicts with an existing object"),
+        ("GET", "^/projects/applications$", 403, "needs Harbor's system administrator role"),
+        ("GET", "^/projects/applications$", 401, "check username and password"),
+    ],
+)
+def test_harbor_refusals_name_what_to_check(harbor, run_module, method, path, status, text):
+    if status == 403:
+        run_module("harbor_project", name="applications")  # visible to the account, so a real denial
+    harbor.fail(method, path, status)
+    result = run_module("harbor_project", name="applications", public=True)
+    assert result["failed"] and result["status"] == status and text in result["msg"]
