@@ -353,19 +353,22 @@ class TailscaleCLI:
     def prefs(self):
         return self.read_json(["debug", "prefs"])
 
+    def record(self, subcommand, flags, with_key):
+        """Note a changing command as the user may see it (the key file path hidden)."""
+        key = ["--auth-key=file:" + REDACTED] if with_key else []
+        self.commands.append(" ".join([subcommand, *flags, *key]))
+
     def run(self, subcommand, flags, auth_key=None):
         """Run a changing subcommand; an auth key goes in through a 0600 file, never argv."""
         args = [subcommand, *flags]
-        shown = list(args)
         path = None
+        self.record(subcommand, flags, bool(auth_key))
         try:
             if auth_key:
                 fd, path = tempfile.mkstemp(prefix="ts-auth-", dir=self.module.tmpdir)
                 with os.fdopen(fd, "w") as handle:
                     handle.write(auth_key)
                 args.append("--auth-key=file:%s" % path)
-                shown.append("--auth-key=file:" + REDACTED)
-            self.commands.append(" ".join(shown))
             rc, out, err = self._run(args)
         finally:
             if path and os.path.exists(path):

@@ -229,6 +229,18 @@ def diff_view(view, backend):
     return dict(view, state=STATE_WORDS.get(backend, "absent"))
 
 
+def apply(cli, params, steps):
+    """Run the planned steps; a failed one becomes a TailscaleError that says what to do."""
+    for subcommand, flags, needs_key in steps:
+        rc, out, err = cli.run(subcommand, flags, auth_key_value(params) if needs_key else None)
+        if rc != 0:
+            try:
+                status = cli.status()
+            except TailscaleError:
+                status = {}
+            raise TailscaleError(explain_failure(subcommand, rc, err or out, status))
+
+
 def run_module():
     module = AnsibleModule(
         argument_spec=dict(
@@ -270,19 +282,12 @@ def run_module():
         status, prefs = cli.status(), cli.prefs()
         steps, keys, current, desired = plan(params, prefs, status)
         before = diff_view(current, status.get("BackendState", ""))
-        if not module.check_mode:
-            for subcommand, flags, needs_key in steps:
-                rc, out, err = cli.run(subcommand, flags, auth_key_value(params) if needs_key else None)
-                if rc != 0:
-                    try:
-                        after_status = cli.status()
-                    except TailscaleError:
-                        after_status = {}
-                    raise TailscaleError(explain_failure(subcommand, rc, err or out, after_status))
-            if steps:
-                status, prefs = cli.status(), cli.prefs()
-        else:
-            cli.commands = [" ".join([s[0]] + s[1] + (["--auth-key=file:********"] if s[2] else [])) for s in steps]
+        if module.check_mode:
+            for step in steps:
+                cli.record(*step)
+        elif steps:
+            apply(cli, params, steps)
+            status, prefs = cli.status(), cli.prefs()
         if params["state"] == "up" and status.get("BackendState") == "NeedsMachineAuth":
             raise TailscaleError(explain_failure("up", 1, "", status))
     except TailscaleError as exc:
