@@ -400,7 +400,7 @@ def test_lab_reports_every_step_it_cannot_run(lab):
         "kubernetes: kubeadm init",
         "kubernetes: kubeadm join",
         "kubernetes: admin kubeconfig",
-        "kubernetes: node serving certificates",
+        "kubernetes: node serving certificates and labels",
         "cni: Calico",
     ):
         assert f'"msg": "lab-skip: {step}' in lab.output, step

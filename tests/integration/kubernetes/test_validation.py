@@ -1,0 +1,53 @@
+"""Bad settings stop the roles before anything changes, with a message naming the bad value."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import HERE, REPO, write_inventory
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def inventory(tmp_path_factory):
+    return write_inventory(tmp_path_factory.mktemp("validation") / "inventory", "production")
+
+
+def run(inventory, root, *extra):
+    cmd = [
+        str(Path(sys.executable).with_name("ansible-playbook")),
+        "-i",
+        str(inventory),
+        str(HERE / "render.yml"),
+        "--tags",
+        "cni_validate",
+        "-e",
+        "ansible_connection=local",
+        "-e",
+        f"ansible_python_interpreter={sys.executable}",
+        "-e",
+        f"kubernetes_root_dir={root}",
+        *extra,
+    ]
+    return subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (
+            ["-e", "homelab_pod_cidr=10.96.0.0/12"],
+            "kubernetes_pod_cidr=10.96.0.0/12, kubernetes_service_cidr=10.96.0.0/16",
+        ),
+        (["-e", "homelab_service_cidr=10.96.0.0/33"], "networks not in CIDR notation: ['10.96.0.0/33']"),
+        (["-e", "cni_calico_encapsulation=IPIP"], "cni_calico_encapsulation=IPIP with cni_calico_bgp_enabled=False"),
+    ],
+    ids=["overlapping-networks", "bad-cidr", "ipip-without-bgp"],
+)
+def test_bad_settings_fail_before_any_change(inventory, tmp_path, extra, message):
+    result = run(inventory, tmp_path / "root", *extra)
+    assert result.returncode != 0
+    assert message in result.stdout
+    assert not (tmp_path / "root").exists()
