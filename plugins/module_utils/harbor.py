@@ -254,8 +254,10 @@ def parse_size(value):
 
 
 def format_size(size):
-    if size is None or size < 0:
-        return size
+    if size is None:
+        return None
+    if size < 0:
+        return "-1"
     for unit in ("P", "T", "G", "M", "K"):
         factor = 1024 ** _SIZE_UNITS[unit]
         if size >= factor and size % factor == 0:

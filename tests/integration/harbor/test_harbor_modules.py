@@ -59,7 +59,7 @@ def test_quota_change_goes_to_quotas(harbor, run_module):
     run_module("harbor_project", **SECURE)
     harbor.reset_log()
     result = run_module("harbor_project", **dict(SECURE, storage_quota="-1"))
-    assert result["changes"] == {"storage_quota": -1}
+    assert result["changes"] == {"storage_quota": "-1"}
     assert [(r[0], r[1]) for r in harbor.writes] == [("PUT", "/api/v2.0/quotas/1")]
     assert harbor.state.quotas[1]["hard"] == {"storage": -1}
 

@@ -35,7 +35,8 @@ def test_format_size_round_trips():
         assert h.format_size(h.parse_size(text)) == text
     assert h.format_size(1536 * 1024**2) == "1536M"
     assert h.format_size(1000) == "1000"
-    assert h.format_size(-1) == -1
+    assert h.format_size(-1) == "-1"
+    assert h.format_size(None) is None
 
 
 def test_parse_expiry():
