@@ -87,36 +87,36 @@ author:
 """
 
 EXAMPLES = r"""
-- name: A robot that CI runners push and pull with
-  homelab.k8s.harbor_robot:
-    url: https://harbor.example.com
-    username: admin
-    password: "{{ harbor_admin_password }}"
-    project: applications
-    name: ci
-    description: GitHub Actions runners
-    duration: 90
-    permissions:
-      - action: pull
-      - action: push
+- name: Robot accounts, from the controller
   delegate_to: localhost
-  no_log: true
-  register: ci_robot
+  module_defaults:
+    homelab.k8s.harbor_robot:
+      url: https://harbor.example.com
+      username: admin
+      password: "{{ harbor_admin_password }}"
+  block:
+    - name: A robot that CI runners push and pull with
+      homelab.k8s.harbor_robot:
+        project: applications
+        name: ci
+        description: GitHub Actions runners
+        duration: 90
+        permissions:
+          - action: pull
+          - action: push
+      no_log: true
+      register: ci_robot
 
-- name: Rotate its secret
-  homelab.k8s.harbor_robot:
-    url: https://harbor.example.com
-    username: admin
-    password: "{{ harbor_admin_password }}"
-    project: applications
-    name: ci
-    permissions:
-      - action: pull
-      - action: push
-    refresh: true
-  delegate_to: localhost
-  no_log: true
-  register: ci_robot
+    - name: A read-only robot for the cluster nodes, with a fresh secret
+      homelab.k8s.harbor_robot:
+        project: applications
+        name: nodes
+        duration: -1
+        permissions:
+          - action: pull
+        refresh: true
+      no_log: true
+      register: nodes_robot
 """
 
 RETURN = r"""
