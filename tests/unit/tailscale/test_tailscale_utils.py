@@ -116,8 +116,9 @@ def test_running_node_in_the_wanted_state_needs_nothing():
     assert steps == [] and keys == []
 
 
-def test_route_change_on_a_running_node_is_a_set_without_key():
-    steps, keys = ts.plan(params(auth_key=KEY, advertise_routes=["10.0.1.0/24"]), prefs(), status())[:2]
+@pytest.mark.parametrize("backend", ["Running", "Starting"])
+def test_route_change_on_a_running_node_is_a_set_without_key(backend):
+    steps, keys = ts.plan(params(auth_key=KEY, advertise_routes=["10.0.1.0/24"]), prefs(), status(backend))[:2]
     assert steps == [("set", ["--advertise-routes=10.0.1.0/24"], False)]
     assert keys == ["advertise_routes"]
 
