@@ -67,12 +67,12 @@ up() {
   write_inventory
   mkdir -p "$out"
   local run=1
-  while [ -e "$out/site-$run.json" ]; do run=$((run + 1)); done
-  echo "lab: $(( ${#control_plane[@]} + ${#workers[@]} )) hosts up; running playbooks/site.yml (run $run, log tests/output/lab/site-$run.json)"
+  while [ -e "$out/site-$run.jsonl" ]; do run=$((run + 1)); done
+  echo "lab: $(( ${#control_plane[@]} + ${#workers[@]} )) hosts up; running playbooks/site.yml (run $run, log tests/output/lab/site-$run.jsonl)"
   local rc=0
-  ANSIBLE_STDOUT_CALLBACK=ansible.posix.json ANSIBLE_FORCE_COLOR=0 \
-    ansible-playbook -i "$root/inventories/lab" "$root/playbooks/site.yml" >"$out/site-$run.json" 2>"$out/site-$run.stderr" || rc=$?
-  python "$root/scripts/lab_summary.py" "$out/site-$run.json" || rc=$((rc == 0 ? 1 : rc))
+  ANSIBLE_STDOUT_CALLBACK=ansible.posix.jsonl ANSIBLE_FORCE_COLOR=0 \
+    ansible-playbook -i "$root/inventories/lab" "$root/playbooks/site.yml" >"$out/site-$run.jsonl" 2>"$out/site-$run.stderr" || rc=$?
+  python "$root/scripts/lab_summary.py" "$out/site-$run.jsonl" || rc=$((rc == 0 ? 1 : rc))
   return "$rc"
 }
 

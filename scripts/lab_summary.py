@@ -1,4 +1,4 @@
-"""Summarise a site.yml run written by the ansible.posix.json callback.
+"""Summarise a site.yml run written by the ansible.posix.jsonl callback (one event a line).
 
 Per host: tasks that ran, changed, failed; which tasks changed; and the steps the lab
 skipped with their reason (debug messages that start with "lab-skip:").
@@ -12,32 +12,38 @@ from collections import defaultdict
 SKIP_PREFIX = "lab-skip:"
 
 
-def summarise(report):
+RESULT_EVENTS = {"v2_runner_on_ok", "v2_runner_on_failed", "v2_runner_on_unreachable", "v2_runner_on_skipped"}
+
+
+def summarise(events):
     changed = defaultdict(list)
     failed = defaultdict(list)
     skipped = defaultdict(list)
-    for play in report.get("plays", []):
-        for task in play.get("tasks", []):
-            name = task["task"]["name"]
-            for host, result in task.get("hosts", {}).items():
-                if result.get("failed") or result.get("unreachable"):
-                    failed[host].append(f"{name}: {result.get('msg', '')}".strip())
-                elif result.get("changed"):
-                    changed[host].append(name)
-                message = result.get("msg")
-                if isinstance(message, str) and message.startswith(SKIP_PREFIX):
-                    skipped[host].append(message[len(SKIP_PREFIX) :].strip())
-    return changed, failed, skipped
+    stats = {}
+    for event in events:
+        if event.get("_event") == "v2_playbook_on_stats":
+            stats = event["stats"]
+        if event.get("_event") not in RESULT_EVENTS:
+            continue
+        name = event["task"]["name"]
+        for host, result in event.get("hosts", {}).items():
+            if (result.get("failed") and not result.get("ignore_errors")) or result.get("unreachable"):
+                failed[host].append(f"{name}: {result.get('msg', '')}".strip())
+            elif result.get("changed"):
+                changed[host].append(name)
+            message = result.get("msg")
+            if isinstance(message, str) and message.startswith(SKIP_PREFIX):
+                skipped[host].append(message[len(SKIP_PREFIX) :].strip())
+    return stats, changed, failed, skipped
 
 
 def main(path):
     with open(path, encoding="utf-8") as handle:
-        report = json.load(handle)
-    stats = report.get("stats", {})
+        events = [json.loads(line) for line in handle if line.startswith("{")]
+    stats, changed, failed, skipped = summarise(events)
     if not stats:
-        print(f"no play ran: see {path} and {path.removesuffix('.json')}.stderr")
+        print(f"the playbook did not finish: see {path} and {path.removesuffix('.jsonl')}.stderr")
         return 1
-    changed, failed, skipped = summarise(report)
     print(f"{'host':<16} {'ok':>4} {'changed':>8} {'skipped':>8} {'failed':>7}")
     for host, counts in sorted(stats.items()):
         bad = counts.get("failures", 0) + counts.get("unreachable", 0)
