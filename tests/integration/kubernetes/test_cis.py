@@ -3,6 +3,7 @@ the files the roles rendered, plus what kubeadm writes from them (kubeadm_tree.p
 
 import json
 import shutil
+from typing import NamedTuple
 
 import kubernetes_validate
 import pytest
@@ -28,6 +29,12 @@ WAIVERS = {
 # Components that are not files on the host: Calico writes its CNI configuration when it runs,
 # kube-proxy's kubeconfig lives in its DaemonSet pods.
 NOT_ON_HOST = {"1.1.9", "1.1.10", "4.1.3", "4.1.4", "4.3.1"}
+
+
+class Audit(NamedTuple):
+    trees: object  # the rendered hosts' trees, one directory a host
+    pods: dict  # static pod manifests of the control plane, by name
+    results: dict  # cis_check results, by host
 
 
 @pytest.fixture(scope="session")
@@ -61,11 +68,11 @@ def audit(tmp_path_factory):
         },
     )
     results = {host: json.loads((reports / f"{host}.json").read_text())["results"] for host in [CP, *WORKERS]}
-    return base / "trees", pods, results
+    return Audit(base / "trees", pods, results)
 
 
 def test_static_pods_are_valid_pods(audit):
-    _, pods, _ = audit
+    pods = audit.pods
     assert sorted(pods) == ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"]
     for pod in pods.values():
         kubernetes_validate.validate(pod, "1.34", strict=True)
@@ -86,7 +93,7 @@ def test_static_pod_validation_is_strict():
 
 
 def test_every_kubernetes_control_passes(audit):
-    _, _, results = audit
+    results = audit.results
     for host, controls in results.items():
         verdicts = {r["id"]: r["status"] for r in controls}
         not_passed = {i: s for i, s in verdicts.items() if s != "PASS"}
@@ -99,14 +106,14 @@ def test_every_kubernetes_control_passes(audit):
 
 
 def test_both_benchmarks_ran_on_the_control_plane(audit):
-    _, _, results = audit
+    results = audit.results
     assert {r["benchmark"] for r in results[CP]} == {"kubernetes_control_plane", "kubernetes_node"}
     assert {r["benchmark"] for r in results["k8s-worker-01"]} == {"kubernetes_node"}
     assert len(results[CP]) > 80
 
 
 def test_permissions_step_tightened_what_kubeadm_left_readable(audit):
-    trees, _, _ = audit
+    trees = audit.trees
     for relative in (
         "var/lib/kubelet/config.yaml",
         "etc/kubernetes/pki/ca.crt",
@@ -119,7 +126,7 @@ def test_permissions_step_tightened_what_kubeadm_left_readable(audit):
 
 
 def test_manifest_flags_reach_the_audit(audit):
-    trees, _, results = audit
+    trees, results = audit.trees, audit.results
     apiserver = yaml.safe_load((trees / CP / "etc/kubernetes/manifests/kube-apiserver.yaml").read_text())
     command = apiserver["spec"]["containers"][0]["command"]
     assert "--profiling=false" in command
