@@ -96,15 +96,15 @@ keyed_groups:
 # cache_timeout: 3600
 """
 
-import json  # noqa: E402 (imports follow the documentation, as ansible-test expects)
-import re  # noqa: E402
+import json
+import re
 
-from ansible.errors import AnsibleError  # noqa: E402
-from ansible.module_utils.common.text.converters import to_text  # noqa: E402
-from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError  # noqa: E402
-from ansible.module_utils.six.moves.urllib.parse import quote, urlencode  # noqa: E402
-from ansible.module_utils.urls import open_url  # noqa: E402
-from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable  # noqa: E402
+from ansible.errors import AnsibleError
+from ansible.module_utils.common.text.converters import to_text
+from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
+from ansible.module_utils.six.moves.urllib.parse import quote, urlencode
+from ansible.module_utils.urls import open_url
+from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 
 
 def tag_group(tag):

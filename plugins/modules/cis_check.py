@@ -255,12 +255,12 @@ msg:
   sample: "CIS score 56.9% on debian_linux: PASS 95, FAIL 72, WARN 1, INFO 30, SKIP 22"
 """
 
-import os  # noqa: E402 (imports follow the documentation, as ansible-test expects)
+import os
 
-from ansible.module_utils.basic import AnsibleModule  # noqa: E402
-from ansible_collections.homelab.k8s.plugins.module_utils.cis import engine  # noqa: E402
-from ansible_collections.homelab.k8s.plugins.module_utils.cis.host import Host  # noqa: E402
-from ansible_collections.homelab.k8s.plugins.module_utils.cis.options import ARGUMENT_SPEC  # noqa: E402
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.homelab.k8s.plugins.module_utils.cis import engine
+from ansible_collections.homelab.k8s.plugins.module_utils.cis.host import Host
+from ansible_collections.homelab.k8s.plugins.module_utils.cis.options import ARGUMENT_SPEC
 
 
 def verdict(report, fail_on):

@@ -161,11 +161,11 @@ changes:
 """
 
 # Ansible wants the documentation before the imports.
-import re  # noqa: E402
-from urllib.parse import quote  # noqa: E402
+import re
+from urllib.parse import quote
 
-from ansible.module_utils.basic import AnsibleModule  # noqa: E402
-from ansible_collections.homelab.k8s.plugins.module_utils.harbor import (  # noqa: E402
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.homelab.k8s.plugins.module_utils.harbor import (
     SEVERITIES,
     HarborApiError,
     HarborClient,

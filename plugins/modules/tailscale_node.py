@@ -208,10 +208,10 @@ commands:
   sample: ["set --advertise-routes=192.168.10.0/24"]
 """
 
-import os  # noqa: E402 (imports follow the documentation, as ansible-test expects)
+import os
 
-from ansible.module_utils.basic import AnsibleModule  # noqa: E402
-from ansible_collections.homelab.k8s.plugins.module_utils.tailscale import (  # noqa: E402
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.homelab.k8s.plugins.module_utils.tailscale import (
     TailscaleCLI,
     TailscaleError,
     auth_key_value,

@@ -32,7 +32,8 @@ def run_harness(root, *layers):
 
 
 def test_failing_test_turns_the_run_red(scratch):
-    (scratch / "tests" / "test_sample.py").write_text("def test_good():\n    pass\n\ndef test_bad():\n    assert 1 == 2\n")
+    sample = "def test_good():\n    pass\n\n\ndef test_bad():\n    assert 1 == 2\n"
+    (scratch / "tests" / "test_sample.py").write_text(sample)
     code, last = run_harness(scratch, "pytest")
     assert code != 0
     assert last == "1 passed, 1 failed"
