@@ -7,7 +7,7 @@ from pathlib import Path
 from unittest import mock
 
 import pytest
-from ansible.module_utils import basic
+from ansible.module_utils import _internal, basic
 from ansible.module_utils.common import warnings
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "doubles" / "harbor"))
@@ -32,6 +32,8 @@ def run_module(harbor):  # noqa: F811 - uses the imported fixture
             mock.patch.object(basic, "_ANSIBLE_ARGS", json.dumps({"ANSIBLE_MODULE_ARGS": args}).encode()),
             mock.patch.object(basic, "_ANSIBLE_PROFILE", "legacy"),
             mock.patch.dict(warnings._global_warnings, clear=True),
+            # As on a target: once other tests import controller code, warnings would go to the display.
+            mock.patch.object(_internal, "is_controller", False),
             mock.patch("time.sleep"),
             contextlib.redirect_stdout(output),
             pytest.raises(SystemExit),
