@@ -1,27 +1,18 @@
 """playbooks/validate_inventory.yml accepts the shipped inventories and refuses bad ones,
 naming the bad value, before any host is touched."""
 
-import os
-import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
+from playbook_runner import ansible_playbook
 
 REPO = Path(__file__).resolve().parents[2]
 PLAYBOOK = REPO / "playbooks" / "validate_inventory.yml"
 
 
 def run_playbook(inventory):
-    env = dict(os.environ, ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1")
-    return subprocess.run(
-        ["ansible-playbook", "-i", str(inventory), str(PLAYBOOK)],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=REPO,
-        check=False,
-    )
+    return ansible_playbook(PLAYBOOK, "-i", inventory)
 
 
 def write_inventory(tmp_path, cluster_vars, workers=None):

@@ -2,14 +2,11 @@
 
 import base64
 import json
-import os
-import re
-import subprocess
-import sys
 from pathlib import Path
 
 import kubernetes_validate
 import pytest
+from playbook_runner import ansible_playbook, local_inventory
 
 HERE = Path(__file__).resolve().parent
 PASSWORD = "Harbor12345"
@@ -18,18 +15,7 @@ KUBERNETES_VERSION = "1.33.0"
 
 @pytest.fixture
 def playbook(harbor, tmp_path):
-    inventory = tmp_path / "hosts.yml"
-    inventory.write_text(
-        json.dumps(
-            {
-                "k8s_control_plane": {
-                    "hosts": {
-                        "k8s-master-01": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
-                    }
-                }
-            }
-        )
-    )
+    inventory = local_inventory(tmp_path / "hosts.yml", "k8s_control_plane", "k8s-master-01")
 
     def run(*args, **extra):
         settings = {
@@ -41,33 +27,20 @@ def playbook(harbor, tmp_path):
             "rendered_secrets_path": str(tmp_path / "secrets.json"),
         }
         settings.update(extra)
-        (tmp_path / "vars.json").write_text(json.dumps(settings))
-        env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_PIPELINING="1", ANSIBLE_RETRY_FILES_ENABLED="0")
-        done = subprocess.run(
-            [
-                "ansible-playbook",
-                "-i",
-                str(inventory),
-                "-e",
-                f"@{tmp_path / 'vars.json'}",
-                *args,
-                str(HERE / "harbor.yml"),
-            ],
-            capture_output=True,
-            text=True,
-            env=env,
-            check=False,
+        settings_file = tmp_path / "vars.json"
+        settings_file.write_text(json.dumps(settings))
+        done = ansible_playbook(
+            HERE / "harbor.yml", "-i", inventory, "-e", f"@{settings_file}", *args, env={"ANSIBLE_PIPELINING": "1"}
         )
-        output = done.stdout + done.stderr
-        recap = re.search(r"k8s-master-01\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=\d+\s+failed=(\d+)", output)
+        recap = done.recap("k8s-master-01")
         secrets_file = tmp_path / "secrets.json"
         rendered = json.loads(secrets_file.read_text()) if secrets_file.exists() else None
         if secrets_file.exists():
             secrets_file.unlink()
         return {
             "rc": done.returncode,
-            "output": output,
-            "changed": int(recap.group(2)) if recap else None,
+            "output": done.output,
+            "changed": recap["changed"] if recap else None,
             "secrets": rendered,
         }
 

@@ -8,8 +8,8 @@ from typing import NamedTuple
 import kubernetes_validate
 import pytest
 import yaml
-from conftest import render, run_playbook
 from kubeadm_tree import control_plane, node
+from kubernetes_render import render, run_playbook
 
 pytestmark = pytest.mark.slow
 

@@ -1,11 +1,10 @@
 """Bad settings stop the roles before anything changes, with a message naming the bad value."""
 
-import subprocess
 import sys
-from pathlib import Path
 
 import pytest
-from conftest import HERE, REPO, write_inventory
+from kubernetes_render import HERE, write_inventory
+from playbook_runner import ansible_playbook
 
 pytestmark = pytest.mark.slow
 
@@ -16,11 +15,10 @@ def inventory(tmp_path_factory):
 
 
 def run(inventory, root, *extra):
-    cmd = [
-        str(Path(sys.executable).with_name("ansible-playbook")),
+    return ansible_playbook(
+        HERE / "render.yml",
         "-i",
-        str(inventory),
-        str(HERE / "render.yml"),
+        inventory,
         "--tags",
         "cni_validate",
         "-e",
@@ -30,8 +28,7 @@ def run(inventory, root, *extra):
         "-e",
         f"kubernetes_root_dir={root}",
         *extra,
-    ]
-    return subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, check=False)
+    )
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,7 @@ import json
 import subprocess
 
 import pytest
-from conftest import AUTH_KEY, DOUBLES
+from tailscale_support import AUTH_KEY, DOUBLES
 
 
 def tailscale(node, *args):

@@ -7,7 +7,7 @@ import subprocess
 from urllib.parse import parse_qs
 
 import pytest
-from conftest import API_KEY, COLLECTIONS, OAUTH_SECRET, assert_no_secret, load_double
+from tailscale_support import API_KEY, COLLECTIONS, OAUTH_SECRET, assert_no_secret, load_double
 
 api_double = load_double("api")
 SUFFIX = "tail1234.ts.net"

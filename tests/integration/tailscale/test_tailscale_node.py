@@ -2,7 +2,7 @@
 
 import os
 
-from conftest import AUTH_KEY, OAUTH_SECRET
+from tailscale_support import AUTH_KEY, OAUTH_SECRET
 
 JOIN = {"auth_key": AUTH_KEY, "hostname": "k8s-worker-01", "tags": ["tag:k8s"], "accept_dns": False, "timeout": 30}
 

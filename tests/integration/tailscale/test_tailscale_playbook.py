@@ -1,41 +1,26 @@
 """The tailscale role and module through ansible-playbook -vvv: idempotence, check mode, lab skip, no secret."""
 
 import json
-import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from conftest import AUTH_KEY, assert_no_secret
+from playbook_runner import ansible_playbook, local_inventory
+from tailscale_support import AUTH_KEY, assert_no_secret
 
 PLAYBOOK = Path(__file__).with_name("join.yml")
 
 
 @pytest.fixture
 def play(node, tmp_path):
-    inventory = tmp_path / "hosts.yml"
-    inventory.write_text(
-        json.dumps(
-            {
-                "nodes": {
-                    "hosts": {
-                        "k8s-worker-01": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
-                    }
-                }
-            }
-        )
-    )
+    inventory = local_inventory(tmp_path / "hosts.yml", "nodes", "k8s-worker-01")
     secrets = tmp_path / "secrets.json"
     secrets.write_text(json.dumps({"tailscale_auth_key": AUTH_KEY}))
 
     def run(*extra, ok=True):
-        command = ["ansible-playbook", "-vvv", "-i", str(inventory), "-e", "@%s" % secrets, *extra, str(PLAYBOOK)]
-        proc = subprocess.run(command, capture_output=True, text=True, env=node.env(), check=False)
-        assert_no_secret(proc.stdout + proc.stderr)
+        proc = ansible_playbook(PLAYBOOK, "-vvv", "-i", inventory, "-e", "@%s" % secrets, *extra, env=node.env())
+        assert_no_secret(proc.output)
         assert (proc.returncode == 0) == ok, proc.stdout[-3000:] + proc.stderr[-3000:]
-        recap = re.search(r"k8s-worker-01\s+: ok=(\d+)\s+changed=(\d+)", proc.stdout)
-        return int(recap.group(2)), proc.stdout
+        return proc.recap("k8s-worker-01")["changed"], proc.stdout
 
     return run
 

@@ -1,12 +1,11 @@
 """The module through its action plugin in a real ansible-playbook run against fixture trees via `root`."""
 
 import json
-import os
-import subprocess
 import sys
 from xml.etree import ElementTree
 
 import pytest
+from playbook_runner import ansible_playbook
 
 PLAYBOOK = """\
 - hosts: localhost
@@ -54,20 +53,13 @@ PLAYBOOK = """\
 def play(fixture_tree, tmp_path_factory):
     out = tmp_path_factory.mktemp("play")
     (out / "play.yml").write_text(PLAYBOOK.format(good=fixture_tree("good"), bad=fixture_tree("bad"), out=out))
-    env = dict(
-        os.environ,
-        ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
-        ANSIBLE_LOCALHOST_WARNING="false",
-        ANSIBLE_INVENTORY_UNPARSED_WARNING="false",
-        ANSIBLE_PYTHON_INTERPRETER=sys.executable,
-    )
-    done = subprocess.run(
-        ["ansible-playbook", "-i", "localhost,", "-c", "local", str(out / "play.yml")],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-    )
+    env = {
+        "ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json",
+        "ANSIBLE_LOCALHOST_WARNING": "false",
+        "ANSIBLE_INVENTORY_UNPARSED_WARNING": "false",
+        "ANSIBLE_PYTHON_INTERPRETER": sys.executable,
+    }
+    done = ansible_playbook(out / "play.yml", "-i", "localhost,", "-c", "local", env=env)
     data = json.loads(done.stdout)
     tasks = {task["task"]["name"]: task["hosts"]["localhost"] for task in data["plays"][0]["tasks"]}
     return tasks, out
