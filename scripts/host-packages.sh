@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Install the Debian packages the test harness and the lab need on this machine
 # (podman and friends for the systemd test hosts, mmdebstrap to build their images,
-# and ShellCheck for ansible-test sanity). Only missing packages are installed.
+# ShellCheck for ansible-test sanity, the SSH client and openssl for the tests).
+# Only missing packages are installed.
 set -euo pipefail
-packages=(podman runc slirp4netns uidmap fuse-overlayfs mmdebstrap shellcheck rsync git)
+packages=(podman runc slirp4netns uidmap fuse-overlayfs mmdebstrap shellcheck rsync git openssh-client openssl)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
