@@ -20,7 +20,7 @@ import yaml
 SPEC_PATH = Path(
     os.environ.get(
         "HARBOR_SWAGGER_SPEC",
-        Path(__file__).resolve().parents[4] / "shared" / "specs" / "harbor-api-v2.0-swagger.yaml",
+        Path(__file__).resolve().parent / "spec" / "harbor-api-v2.0-swagger.yaml",
     )
 )
 
