@@ -14,8 +14,7 @@ logs="$root/tests/output/logs"
 rm -rf "$logs" && mkdir -p "$logs"
 
 all_layers=(ruff yamllint ansible-lint changelog sanity pytest build molecule)
-layers=("${@:-${all_layers[@]}}")
-[ "$#" -gt 0 ] || layers=("${all_layers[@]}")
+if [ "$#" -gt 0 ]; then layers=("$@"); else layers=("${all_layers[@]}"); fi
 passed=0
 failed=0
 summary=()
@@ -41,6 +40,7 @@ run() {
 layer_pytest() {
   local start=$SECONDS junit="$root/tests/output/pytest.xml"
   printf '%-34s ' "pytest"
+  rm -f "$junit"  # a crash must not count an earlier run's report
   python -m pytest -q -p no:cacheprovider --junitxml="$junit" >"$logs/pytest.log" 2>&1
   local rc=$?
   read -r p f < <(python "$root/scripts/junit_counts.py" "$junit")
