@@ -12,64 +12,51 @@ from ansible_collections.homelab.k8s.plugins.module_utils.cis.compare import (
     text,
 )
 
+COMPARE_CASES = [
+    ("eq", "false", False, True),
+    ("eq", True, "true", True),
+    ("eq", "no", "yes", False),
+    ("eq", 0, "0", True),
+    ("noteq", "AlwaysAllow", "Webhook", True),
+    ("noteq", "0", 0, False),
+    ("gt", "5", 4, True),
+    ("gt", 4, 4, False),
+    ("gte", "30", 30, True),
+    ("gte", "29", 30, False),
+    ("lt", "3", 4, True),
+    ("lt", "4", 4, False),
+    ("lte", 60, "60", True),
+    ("lte", "61", 60, False),
+    ("has", "Node,RBAC", "RBAC", True),
+    ("has", ["Node", "RBAC"], "Webhook", False),
+    ("nothave", "Node,RBAC", "AlwaysAllow", True),
+    ("nothave", ["AlwaysAllow"], "AlwaysAllow", False),
+    ("regex", "a\nLogLevel VERBOSE\n", "^LogLevel (INFO|VERBOSE)$", True),
+    ("regex", "LogLevel DEBUG", "^LogLevel (INFO|VERBOSE)$", False),
+    ("notregex", "aes128-ctr,aes256-gcm@openssh.com", "-cbc", True),
+    ("notregex", "aes128-cbc", "-cbc", False),
+    ("bitmask", "600", "600", True),
+    ("bitmask", "400", "644", True),
+    ("bitmask", "640", "600", False),
+    ("bitmask", "1755", "755", False),
+    ("valid_elements", "aescbc", "aescbc,kms,secretbox", True),
+    ("valid_elements", ["secretbox", "kms"], "aescbc,kms,secretbox", True),
+    ("valid_elements", "identity,aescbc", ["aescbc", "kms"], False),
+    ("in", "SHA512", ["SHA512", "YESCRYPT"], True),
+    ("in", 2, [1, 2, 3], True),
+    ("in", "MD5", ["SHA512", "YESCRYPT"], False),
+]
 
-@pytest.mark.parametrize(
-    ("op", "actual", "expected", "result"),
-    [
-        ("eq", "false", False, True),
-        ("eq", True, "true", True),
-        ("eq", "no", "yes", False),
-        ("eq", 0, "0", True),
-        ("noteq", "AlwaysAllow", "Webhook", True),
-        ("noteq", "0", 0, False),
-        ("gt", "5", 4, True),
-        ("gt", 4, 4, False),
-        ("gte", "30", 30, True),
-        ("gte", "29", 30, False),
-        ("lt", "3", 4, True),
-        ("lt", "4", 4, False),
-        ("lte", 60, "60", True),
-        ("lte", "61", 60, False),
-        ("has", "Node,RBAC", "RBAC", True),
-        ("has", ["Node", "RBAC"], "Webhook", False),
-        ("nothave", "Node,RBAC", "AlwaysAllow", True),
-        ("nothave", ["AlwaysAllow"], "AlwaysAllow", False),
-        ("regex", "a\nLogLevel VERBOSE\n", "^LogLevel (INFO|VERBOSE)$", True),
-        ("regex", "LogLevel DEBUG", "^LogLevel (INFO|VERBOSE)$", False),
-        ("notregex", "aes128-ctr,aes256-gcm@openssh.com", "-cbc", True),
-        ("notregex", "aes128-cbc", "-cbc", False),
-        ("bitmask", "600", "600", True),
-        ("bitmask", "400", "644", True),
-        ("bitmask", "640", "600", False),
-        ("bitmask", "1755", "755", False),
-        ("valid_elements", "aescbc", "aescbc,kms,secretbox", True),
-        ("valid_elements", ["secretbox", "kms"], "aescbc,kms,secretbox", True),
-        ("valid_elements", "identity,aescbc", ["aescbc", "kms"], False),
-        ("in", "SHA512", ["SHA512", "YESCRYPT"], True),
-        ("in", 2, [1, 2, 3], True),
-        ("in", "MD5", ["SHA512", "YESCRYPT"], False),
-    ],
-)
+
+@pytest.mark.parametrize(("op", "actual", "expected", "result"), COMPARE_CASES)
 def test_compare_ops(op, actual, expected, result):
     assert compare(op, actual, expected) is result
 
 
 def test_every_op_is_covered():
-    assert set(OPS) == {
-        "eq",
-        "noteq",
-        "gt",
-        "gte",
-        "lt",
-        "lte",
-        "has",
-        "nothave",
-        "regex",
-        "notregex",
-        "bitmask",
-        "valid_elements",
-        "in",
-    }
+    """Each op has a passing and a failing case above."""
+    for op in OPS:
+        assert {case[3] for case in COMPARE_CASES if case[0] == op} == {True, False}, op
 
 
 @pytest.mark.parametrize(
