@@ -4,7 +4,7 @@
 # ShellCheck for ansible-test sanity, the SSH client and openssl for the tests).
 # Only missing packages are installed.
 set -euo pipefail
-packages=(podman runc slirp4netns uidmap fuse-overlayfs mmdebstrap shellcheck rsync git openssh-client openssl)
+packages=(podman runc slirp4netns uidmap fuse-overlayfs mmdebstrap shellcheck rsync git openssh-client openssl openssh-server)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -22,7 +22,7 @@ import re
 import shlex
 import stat
 
-from ansible_collections.homelab.k8s.plugins.module_utils.cis import miniyaml
+from ansible_collections.homelab.k8s.plugins.module_utils.cis import miniyaml, sshd
 
 SYSCTL_DIRS = ("etc/sysctl.d", "run/sysctl.d", "usr/local/lib/sysctl.d", "usr/lib/sysctl.d", "lib/sysctl.d")
 MODPROBE_DIRS = ("etc/modprobe.d", "run/modprobe.d", "usr/local/lib/modprobe.d", "usr/lib/modprobe.d", "lib/modprobe.d")
@@ -37,48 +37,10 @@ MANIFESTS = {
     "etcd": ("etc/kubernetes/manifests/etcd.yaml", "etcd"),
     "proxy": (None, "kube-proxy"),
 }
-# OpenSSH 9.x defaults for the settings the benchmark reads when `sshd -T` cannot run.
-SSHD_DEFAULTS = {
-    "allowtcpforwarding": "yes",
-    "banner": "none",
-    "ciphers": "chacha20-poly1305@openssh.com,aes128-ctr,aes192-ctr,aes256-ctr,aes128-gcm@openssh.com,"
-    "aes256-gcm@openssh.com",
-    "clientalivecountmax": "3",
-    "clientaliveinterval": "0",
-    "disableforwarding": "no",
-    "gssapiauthentication": "no",
-    "hostbasedauthentication": "no",
-    "ignorerhosts": "yes",
-    "kexalgorithms": "sntrup761x25519-sha512@openssh.com,curve25519-sha256,curve25519-sha256@libssh.org,"
-    "ecdh-sha2-nistp256,ecdh-sha2-nistp384,ecdh-sha2-nistp521,diffie-hellman-group-exchange-sha256,"
-    "diffie-hellman-group16-sha512,diffie-hellman-group18-sha512,diffie-hellman-group14-sha256",
-    "logingracetime": "120",
-    "loglevel": "INFO",
-    "macs": "umac-64-etm@openssh.com,umac-128-etm@openssh.com,hmac-sha2-256-etm@openssh.com,"
-    "hmac-sha2-512-etm@openssh.com,hmac-sha1-etm@openssh.com,umac-64@openssh.com,umac-128@openssh.com,"
-    "hmac-sha2-256,hmac-sha2-512,hmac-sha1",
-    "maxauthtries": "6",
-    "maxsessions": "10",
-    "maxstartups": "10:30:100",
-    "permitemptypasswords": "no",
-    "permitrootlogin": "without-password",
-    "permituserenvironment": "no",
-    "usepam": "no",
-    "x11forwarding": "no",
-}
-SSHD_TIME_KEYS = ("logingracetime", "clientaliveinterval")
-_TIME_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
 class Missing(Exception):
     """The audited thing does not exist on this host."""
-
-
-def _seconds(value):
-    total = 0
-    for number, unit in re.findall(r"(\d+)([smhdwSMHDW]?)", value):
-        total += int(number) * _TIME_UNITS[unit.lower()]
-    return str(total)
 
 
 def flags_from_args(args):
@@ -370,7 +332,7 @@ class Host:
 
     # -- sshd ---------------------------------------------------------------------------------
     def sshd(self):
-        """Effective sshd settings: one `sshd -T`, else sshd_config and its Includes (first value wins)."""
+        """Effective sshd settings: one `sshd -T`, else sshd_config read as sshd reads it (cis/sshd.py)."""
 
         def compute():
             if not self.exists("etc/ssh/sshd_config"):
@@ -380,38 +342,24 @@ class Host:
             except Missing:
                 result = {"rc": 1}
             if result["rc"] == 0:
-                settings = {}
-                for line in result["stdout"].splitlines():
-                    key, _sep, value = line.partition(" ")
-                    settings.setdefault(key.lower(), value.strip())
-                return settings
-            settings = {}
-            self._sshd_file("etc/ssh/sshd_config", settings)
-            for key in SSHD_TIME_KEYS:
-                if key in settings:
-                    settings[key] = _seconds(settings[key])
-            for key, value in SSHD_DEFAULTS.items():
-                settings.setdefault(key, value)
-            return settings
+                return sshd.from_sshd_t(result["stdout"])
+            config = sshd.Config(self.read, self.glob, groups=self.user_groups("root"))
+            return config.parse("/etc/ssh/sshd_config").settings()
 
         return self.cached(("sshd",), compute)
 
-    def _sshd_file(self, path, settings):
-        for line in self.read(path).splitlines():
-            words = line.split("#", 1)[0].strip()
-            if not words:
-                continue
-            key, _sep, value = _split_ws(words)
-            key = key.lower()
-            if key == "match":
-                return
-            if key == "include":
-                for pattern in value.split():
-                    pattern = pattern if pattern.startswith("/") else "etc/ssh/" + pattern
-                    for included in self.glob(pattern):
-                        self._sshd_file(included, settings)
-            else:
-                settings.setdefault(key, value.strip().strip('"'))
+    def user_groups(self, user):
+        """Names of the groups `user` belongs to, from the tree's etc/passwd and etc/group."""
+        try:
+            passwd, group = self.read("etc/passwd"), self.read("etc/group")
+        except Missing:
+            return [user]
+        primary = [f[3] for f in (line.split(":") for line in passwd.splitlines()) if len(f) > 3 and f[0] == user]
+        names = []
+        for fields in (line.split(":") for line in group.splitlines()):
+            if len(fields) > 3 and (fields[2] in primary or user in fields[3].split(",")):
+                names.append(fields[0])
+        return names
 
     # -- kubernetes -----------------------------------------------------------------------------
     def process_args(self, binary):
