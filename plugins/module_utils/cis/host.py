@@ -43,6 +43,22 @@ class Missing(Exception):
     """The audited thing does not exist on this host."""
 
 
+def sysctl_key(key):
+    """Dotted sysctl name as systemd normalises it: `net/ipv4/ip_forward` -> `net.ipv4.ip_forward` (dots and
+    slashes swap when the first separator is a slash, so `net/ipv4/conf/eth0.100/rp_filter` keeps its dot
+    as a slash: `net.ipv4.conf.eth0/100.rp_filter`)."""
+    first = re.search(r"[./]", key)
+    if first and first.group(0) == "/":
+        return key.translate(str.maketrans("/.", "./"))
+    return key
+
+
+def _sysctl_glob(pattern):
+    """A sysctl.d glob as glob(3) applies it to /proc/sys paths: `*` and `?` do not cross a dot."""
+    parts = {"*": "[^.]*", "?": "[^.]"}
+    return re.compile("^%s$" % "".join(parts.get(c) or re.escape(c) for c in pattern))
+
+
 def flags_from_args(args):
     """Map `--name=value` / `--name value` / `--bool` arguments to {"--name": "value"}."""
     flags = {}
@@ -122,13 +138,24 @@ class Host:
             raise Missing("nothing matches %s" % " ".join(patterns))
         return found
 
-    def config_files(self, directories):
-        """`*.conf` of drop-in directories in name order; a name in an earlier directory hides later ones."""
+    def config_files(self, directories, extra=None):
+        """`*.conf` of drop-in directories in name order; a name in an earlier directory hides later ones.
+
+        `extra` maps a file name to a path read under that name when no directory has it (systemd-sysctl
+        reads /etc/sysctl.conf as 99-sysctl.conf). A file linked to /dev/null masks its name: not read.
+        """
         chosen = {}
         for directory in directories:
             for path in self.glob(directory + "/*.conf"):
                 chosen.setdefault(os.path.basename(path), path)
-        return [chosen[name] for name in sorted(chosen)]
+        for name, path in (extra or {}).items():
+            if self.exists(path):
+                chosen.setdefault(name, path)
+        return [chosen[name] for name in sorted(chosen) if not self._masked(chosen[name])]
+
+    def _masked(self, path):
+        full = self.path(path)
+        return os.path.islink(full) and os.readlink(full) == "/dev/null"
 
     def run(self, argv):
         """Run a command on the live host once; Missing when it is not installed or root is not "/"."""
@@ -294,27 +321,36 @@ class Host:
 
     def sysctl(self, key):
         """Value a key gets from sysctl.d at boot and, where this host's kernel is observable, the running value."""
-        facts = {"configured": self.cached(("sysctl",), self._sysctl_files).get(key)}
-        if facts["configured"] is None:
-            del facts["configured"]
+        explicit, globs = self.cached(("sysctl",), self._sysctl_files)
+        facts = {}
+        if key in explicit:
+            facts["configured"] = explicit[key]
+        else:
+            for pattern, value in globs:
+                if _sysctl_glob(pattern).match(key):
+                    facts["configured"] = value
         if self.live and not self.container:
             with contextlib.suppress(Missing):
                 facts["running"] = self.read("proc/sys/" + key.replace(".", "/")).strip()
         return facts
 
     def _sysctl_files(self):
-        paths = self.config_files(SYSCTL_DIRS)
-        if self.exists("etc/sysctl.conf"):
-            paths.append("/etc/sysctl.conf")
-        values = {}
-        for path in paths:
+        """Key -> value as systemd-sysctl applies sysctl.d at boot: files of /etc, /run, /usr/local/lib and
+        /usr/lib sysctl.d in name order (a name in an earlier directory hides later ones, /etc/sysctl.conf read
+        as 99-sysctl.conf), later lines win; an explicit key beats any glob (`net.ipv4.conf.*.rp_filter`)."""
+        explicit, globs = {}, []
+        for path in self.config_files(SYSCTL_DIRS, {"99-sysctl.conf": "/etc/sysctl.conf"}):
             for line in self.read(path).splitlines():
                 line = line.strip()
                 if not line or line[0] in "#;" or "=" not in line:
                     continue
                 key, _sep, value = line.partition("=")
-                values[key.strip().lstrip("-").replace("/", ".")] = " ".join(value.split())
-        return values
+                key, value = sysctl_key(key.strip().lstrip("-")), " ".join(value.split())
+                if "*" in key or "?" in key:
+                    globs.append((key, value))
+                else:
+                    explicit[key] = value
+        return explicit, globs
 
     def mounts(self):
         """Mount point -> options: /proc/self/mounts on the live host, etc/fstab under another root."""
