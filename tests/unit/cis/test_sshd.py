@@ -18,8 +18,9 @@ from ansible_collections.homelab.k8s.plugins.module_utils.cis.host import Host
 
 SSHD = "/usr/sbin/sshd"
 SPEC = "user=root,host=localhost,addr=127.0.0.1"
-NAMESPACE = (
-    'mount --bind "$0" /etc/ssh && mount -t tmpfs tmpfs /run && mkdir -m 755 /run/sshd && exec %s -T -C %s' % (SSHD, SPEC)
+NAMESPACE = 'mount --bind "$0" /etc/ssh && mount -t tmpfs tmpfs /run && mkdir -m 755 /run/sshd && exec %s -T -C %s' % (
+    SSHD,
+    SPEC,
 )
 
 CASES = {
@@ -146,7 +147,7 @@ def test_issue_inputs_judged_as_sshd_applies_them(controls, tmp_path, host_key):
 
 def test_tokeniser():
     assert sshd.split_line("Key=value") == ("Key", ["value"])
-    assert sshd.split_line("  Key = a 'b c' \"d\\\"e\" #f g") == ("Key", ["a", "b c", 'd"e'])
+    assert sshd.split_line('  Key = a \'b c\' "d\\"e" #f g') == ("Key", ["a", "b c", 'd"e'])
     assert sshd.split_line("# comment") is None
     assert sshd.split_line("   ") is None
     with pytest.raises(ValueError, match="unterminated"):
