@@ -27,6 +27,26 @@ OPS = (
 MISSING = object()
 
 
+class Unknown:
+    """A fact this host cannot show (e.g. whether a daemon runs, where systemd is not running).
+
+    A test item on an Unknown value is undetermined: the control is WARN with `reason` unless
+    another item already decides it.
+    """
+
+    def __init__(self, reason):
+        self.reason = reason
+
+    def __repr__(self):
+        return "Unknown(%r)" % self.reason
+
+    def __eq__(self, other):
+        return isinstance(other, Unknown) and other.reason == self.reason
+
+    def __hash__(self):
+        return hash(self.reason)
+
+
 def text(value):
     """Render a fact the way a config file spells it: booleans lower case, lists comma-joined."""
     if isinstance(value, bool):
@@ -116,7 +136,8 @@ def describe(item):
 
 
 def check_item(facts, item):
-    """Evaluate one test item against a facts mapping; return (passed, actual text)."""
+    """Evaluate one test item against a facts mapping; return (passed, actual text); passed is None when the
+    value is Unknown."""
     keys = item["key"] if isinstance(item["key"], list) else [item["key"]]
     used, value = keys[0], MISSING
     for key in keys:
@@ -128,6 +149,8 @@ def check_item(facts, item):
         used, value = "%s (default)" % keys[0], item["default"]
     if value is MISSING:
         return item.get("set") is False or bool(item.get("if_present")), "%s not set" % keys[0]
+    if isinstance(value, Unknown):
+        return None, "%s unknown: %s" % (used, value.reason)
     shown = "%s=%s" % (used, _abridge(text(value)))
     if item.get("set") is False:
         return False, shown
@@ -146,10 +169,16 @@ def _abridge(value, width=100):
 
 
 def check_tests(facts, tests, match="all"):
-    """Evaluate a list of test items with and/or semantics; return (passed, [actual texts])."""
+    """Evaluate a list of test items with and/or semantics; return (passed, [actual texts]).
+
+    passed is None when Unknown values leave the outcome open (no item decides it either way).
+    """
     outcomes = [check_item(facts, item) for item in tests]
     passed = [outcome[0] for outcome in outcomes]
-    verdict = any(passed) if match == "any" else all(passed)
+    if match == "any":
+        verdict = True if True in passed else (None if None in passed else False)
+    else:
+        verdict = False if False in passed else (None if None in passed else True)
     shown = []
     for _verdict, line in outcomes:
         if line not in shown:

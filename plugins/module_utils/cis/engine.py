@@ -161,17 +161,20 @@ def evaluate(control, host):
         if reason:
             return "INFO", "not applicable: %s" % reason
         views = gather(host, control["audit"])
-        found, verdict = [], True
+        found, verdicts = [], []
         for label, facts in views:
             passed, shown = check_tests(facts, control["tests"], control.get("match", "all"))
-            verdict = verdict and passed
+            verdicts.append(passed)
             found.append("%s: %s" % (label, ", ".join(shown)))
+        verdict = False if False in verdicts else (None if None in verdicts else True)
     except Missing as exc:
         outcome = control.get("missing", "fail")
         status = {"pass": "PASS", "info": "INFO"}.get(outcome, "FAIL" if control.get("scored", True) else "WARN")
         return status, str(exc)
     except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
         return "WARN", "cannot audit: %s" % exc
+    if verdict is None:
+        return "WARN", "cannot tell: %s" % "; ".join(found)
     if verdict:
         return "PASS", "; ".join(found)
     return ("FAIL" if control.get("scored", True) else "WARN"), "; ".join(found)

@@ -23,10 +23,19 @@ import shlex
 import stat
 
 from ansible_collections.homelab.k8s.plugins.module_utils.cis import miniyaml, sshd
+from ansible_collections.homelab.k8s.plugins.module_utils.cis.compare import Unknown
 
 SYSCTL_DIRS = ("etc/sysctl.d", "run/sysctl.d", "usr/local/lib/sysctl.d", "usr/lib/sysctl.d", "lib/sysctl.d")
 MODPROBE_DIRS = ("etc/modprobe.d", "run/modprobe.d", "usr/local/lib/modprobe.d", "usr/lib/modprobe.d", "lib/modprobe.d")
-UNIT_DIRS = ("etc/systemd/system", "run/systemd/system", "usr/lib/systemd/system", "lib/systemd/system")
+# systemd's unit search path (system scope), in order; the first two are where enablement links live.
+UNIT_DIRS = (
+    "etc/systemd/system",
+    "run/systemd/system",
+    "usr/local/lib/systemd/system",
+    "usr/lib/systemd/system",
+    "lib/systemd/system",
+)
+INSTALL_RULES = ("WantedBy", "RequiredBy", "UpheldBy", "Alias")
 DISABLED_INSTALL = ("/bin/false", "/bin/true", "/usr/bin/false", "/usr/bin/true")
 KUBELET_DROPINS = ("etc/systemd/system/kubelet.service.d/*.conf", "usr/lib/systemd/system/kubelet.service.d/*.conf")
 KUBELET_ENV_FILES = ("var/lib/kubelet/kubeadm-flags.env", "etc/default/kubelet", "etc/sysconfig/kubelet")
@@ -271,10 +280,27 @@ class Host:
         installed = self.packages()
         return {"installed": name in installed, "version": installed.get(name, "")}
 
+    def systemd_running(self):
+        """None when systemd runs this host (live, /run/systemd/system exists), else the reason it does not."""
+        if not self.live:
+            return "no running system under root %s" % self.root
+        if os.path.isdir("/run/systemd/system"):
+            return None
+        try:
+            with open("/proc/1/comm") as handle:
+                return "systemd is not running (PID 1 is %s)" % handle.read().strip()
+        except OSError:
+            return "systemd is not running"
+
     def unit(self, name):
-        """Unit state: `enabled` (systemctl is-enabled words) and, on a live systemd host, `active`."""
-        live = self.live and os.path.isdir("/run/systemd/system") and self.run_command is not None
-        if live:
+        """Unit state: `enabled` (the word `systemctl is-enabled` prints) and `active`.
+
+        With systemd running: one `systemctl show`. Otherwise `enabled` is worked out from the unit
+        files as systemctl does offline (masked, static, indirect, alias, enabled-runtime, ...) and
+        `active` is Unknown: nothing can tell whether the daemon runs.
+        """
+        reason = self.systemd_running()
+        if reason is None and self.run_command is not None:
             state = self.run(("systemctl", "show", "--property=LoadState,ActiveState,UnitFileState", name))
             fields = dict(re.findall(r"^(\w+)=(.*)$", state["stdout"], re.MULTILINE))
             load = fields.get("LoadState", "not-found")
@@ -283,16 +309,88 @@ class Host:
                 "enabled": fields.get("UnitFileState") or ("masked" if load == "masked" else "not-found"),
                 "active": fields.get("ActiveState", "inactive"),
             }
-        return self._unit_from_files(name)
+        facts = self.cached(("unit", name), lambda: self._unit_from_files(name))
+        return dict(facts, active=Unknown(reason or "systemctl cannot run here"))
+
+    def _unit_file(self, name):
+        """(directory, path) of the first unit file of `name` on the search path (templates for instances)."""
+        names = [name]
+        prefix, at, rest = name.partition("@")
+        if at and rest and not rest.startswith("."):
+            names.append("%s@.%s" % (prefix, rest.rpartition(".")[2]))
+        for candidate in names:
+            for directory in UNIT_DIRS:
+                full = self.path(directory + "/" + candidate)
+                if os.path.lexists(full):
+                    return directory, full
+        return None, None
 
     def _unit_from_files(self, name):
-        local = self.path("etc/systemd/system/" + name)
-        if os.path.islink(local) and os.readlink(local) == "/dev/null":
-            return {"load": "masked", "enabled": "masked"}
-        if not any(os.path.exists(self.path(d + "/" + name)) for d in UNIT_DIRS):
+        """`systemctl is-enabled` of a unit from its files (systemd's install.c, unit_file_lookup_state)."""
+        directory, full = self._unit_file(name)
+        if full is None:
             return {"load": "not-found", "enabled": "not-found"}
-        wanted = glob.glob(self.path("etc/systemd/system/*.wants/" + name))
-        return {"load": "loaded", "enabled": "enabled" if wanted else "disabled"}
+        looked_up = os.path.basename(full)  # the name itself, or the template of an instance
+        masked = os.path.islink(full) and os.readlink(full) == "/dev/null"
+        if masked or (not os.path.islink(full) and os.path.isfile(full) and not os.path.getsize(full)):
+            return {"load": "masked", "enabled": "masked-runtime" if directory.startswith("run/") else "masked"}
+        target = self.resolve(directory + "/" + looked_up)
+        if not os.path.isfile(target):
+            return {"load": "not-found", "enabled": "not-found"}
+        real_name = os.path.basename(target)
+        if real_name != looked_up:
+            return {"load": "loaded", "enabled": "alias"}
+        links = self._enablement_links(real_name)
+        if name in links:
+            return {"load": "loaded", "enabled": links[name]}
+        install = self._install_section(target)
+        prefix, at, suffix = name.partition("@")
+        if at and suffix.startswith(".") and any(link.startswith(prefix + "@") for link in links):
+            return {"load": "loaded", "enabled": "indirect"}  # a template with an enabled instance
+        for alias in install.get("Alias", []):
+            if alias in links:
+                return {"load": "loaded", "enabled": links[alias]}
+        if any(install.get(key) for key in INSTALL_RULES):
+            return {"load": "loaded", "enabled": "disabled"}
+        if install.get("Also"):
+            return {"load": "loaded", "enabled": "indirect"}
+        return {"load": "loaded", "enabled": "static"}
+
+    def _enablement_links(self, real_name):
+        """Link name -> enabled/enabled-runtime of the links in /etc and /run (.wants, .requires, .upholds
+        and Alias= links) that point at the unit file `real_name`."""
+
+        def compute():
+            found = []
+            for config, word in (("etc/systemd/system", "enabled"), ("run/systemd/system", "enabled-runtime")):
+                for pattern in ("/*", "/*.wants/*", "/*.requires/*", "/*.upholds/*"):
+                    for link in sorted(glob.glob(self.path(config) + pattern)):
+                        if os.path.islink(link):
+                            found.append((os.path.basename(link), os.path.basename(os.readlink(link)), word, pattern))
+            return found
+
+        states = {}
+        for link_name, target, word, pattern in self.cached(("unit-links",), compute):
+            if target == real_name and not (pattern == "/*" and link_name == real_name):
+                states.setdefault(link_name, word)
+        return states
+
+    def _install_section(self, path):
+        """[Install] settings of a unit file: key -> list of words."""
+        install, section = {}, ""
+        with open(path, "rb") as handle:
+            text = handle.read().decode("utf-8", "replace")
+        for line in text.splitlines():
+            line = line.strip()
+            if not line or line[0] in "#;":
+                continue
+            if line.startswith("["):
+                section = line.strip("[]")
+            elif section == "Install" and "=" in line:
+                key, _sep, value = line.partition("=")
+                words = value.split()
+                install[key.strip()] = install.get(key.strip(), []) + words if words else []
+        return install
 
     def kmod(self, name):
         """modprobe.d configuration of a kernel module and, where this host's kernel is observable, its state."""

@@ -3,6 +3,7 @@
 import os
 
 import pytest
+from ansible_collections.homelab.k8s.plugins.module_utils.cis.compare import Unknown
 from ansible_collections.homelab.k8s.plugins.module_utils.cis.host import Host, Missing, flags_from_args
 
 
@@ -104,16 +105,18 @@ def test_packages_from_dpkg_status(host, tmp_path):
 
 
 def test_units_from_files(host, tmp_path):
-    write(tmp_path, "lib/systemd/system/cron.service", "")
-    write(tmp_path, "lib/systemd/system/ufw.service", "")
-    write(tmp_path, "lib/systemd/system/auditd.service", "")
+    service = "[Service]\nExecStart=/bin/true\n[Install]\nWantedBy=multi-user.target\n"
+    write(tmp_path, "lib/systemd/system/cron.service", service)
+    write(tmp_path, "lib/systemd/system/ufw.service", service)
+    write(tmp_path, "lib/systemd/system/auditd.service", service)
     (tmp_path / "etc/systemd/system/multi-user.target.wants").mkdir(parents=True)
     os.symlink("/lib/systemd/system/cron.service", tmp_path / "etc/systemd/system/multi-user.target.wants/cron.service")
     os.symlink("/dev/null", tmp_path / "etc/systemd/system/ufw.service")
-    assert host.unit("cron.service") == {"load": "loaded", "enabled": "enabled"}
-    assert host.unit("auditd.service") == {"load": "loaded", "enabled": "disabled"}
-    assert host.unit("ufw.service") == {"load": "masked", "enabled": "masked"}
-    assert host.unit("chrony.service") == {"load": "not-found", "enabled": "not-found"}
+    unknown = Unknown("no running system under root %s" % tmp_path)
+    assert host.unit("cron.service") == {"load": "loaded", "enabled": "enabled", "active": unknown}
+    assert host.unit("auditd.service") == {"load": "loaded", "enabled": "disabled", "active": unknown}
+    assert host.unit("ufw.service") == {"load": "masked", "enabled": "masked", "active": unknown}
+    assert host.unit("chrony.service") == {"load": "not-found", "enabled": "not-found", "active": unknown}
 
 
 def test_kmod_configuration(host, tmp_path):
