@@ -86,7 +86,8 @@ def test_is_enabled_as_systemctl_says(unit_tree, name):
 
 def test_every_state_word_is_covered(unit_tree):
     words = {systemctl_is_enabled(unit_tree, name) for name in QUERIES}
-    assert {"static", "masked", "masked-runtime", "indirect", "alias", "enabled", "enabled-runtime", "disabled"} <= words
+    expected = {"static", "masked", "masked-runtime", "indirect", "alias", "enabled", "enabled-runtime", "disabled"}
+    assert expected <= words
 
 
 def test_a_running_daemon_cannot_be_told_without_systemd(unit_tree, controls):
