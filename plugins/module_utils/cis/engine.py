@@ -21,7 +21,7 @@ import re
 import time
 
 from ansible_collections.homelab.k8s.plugins.module_utils.cis.compare import MISSING, check_tests, describe, lookup
-from ansible_collections.homelab.k8s.plugins.module_utils.cis.host import Missing
+from ansible_collections.homelab.k8s.plugins.module_utils.cis.host import Decided, Missing
 
 STATUSES = ("PASS", "FAIL", "WARN", "INFO", "SKIP")
 BENCHMARKS = ("debian_linux", "kubernetes_control_plane", "kubernetes_node")
@@ -167,6 +167,10 @@ def evaluate(control, host):
             verdicts.append(passed)
             found.append("%s: %s" % (label, ", ".join(shown)))
         verdict = False if False in verdicts else (None if None in verdicts else True)
+    except Decided as exc:
+        if exc.status == "FAIL" and not control.get("scored", True):
+            return "WARN", str(exc)
+        return exc.status, str(exc)
     except Missing as exc:
         outcome = control.get("missing", "fail")
         status = {"pass": "PASS", "info": "INFO"}.get(outcome, "FAIL" if control.get("scored", True) else "WARN")

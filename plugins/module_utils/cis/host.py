@@ -16,6 +16,7 @@ __metaclass__ = type
 import contextlib
 import glob
 import grp
+import gzip
 import os
 import pwd
 import re
@@ -48,8 +49,34 @@ MANIFESTS = {
 }
 
 
+# Kernel configuration symbol of each module the benchmark disables.
+KMOD_SYMBOLS = {
+    "cramfs": "CRAMFS",
+    "freevxfs": "VXFS_FS",
+    "hfs": "HFS_FS",
+    "hfsplus": "HFSPLUS_FS",
+    "jffs2": "JFFS2_FS",
+    "overlay": "OVERLAY_FS",
+    "squashfs": "SQUASHFS",
+    "udf": "UDF_FS",
+    "usb_storage": "USB_STORAGE",
+    "dccp": "IP_DCCP",
+    "tipc": "TIPC",
+    "rds": "RDS",
+    "sctp": "IP_SCTP",
+}
+
+
 class Missing(Exception):
     """The audited thing does not exist on this host."""
+
+
+class Decided(Exception):
+    """A fact that settles a control by itself (status PASS or FAIL), e.g. a module the kernel cannot load."""
+
+    def __init__(self, status, reason):
+        super().__init__(reason)
+        self.status = status
 
 
 def sysctl_key(key):
@@ -60,6 +87,16 @@ def sysctl_key(key):
     if first and first.group(0) == "/":
         return key.translate(str.maketrans("/.", "./"))
     return key
+
+
+def _module_name(line):
+    """`kernel/fs/udf/udf.ko.xz: deps` -> `udf`."""
+    name = os.path.basename(line.split(":", 1)[0].strip())
+    return re.sub(r"\.ko(\.\w+)?$", "", name).replace("-", "_")
+
+
+def _version_key(release):
+    return [int(part) if part.isdigit() else part for part in re.split(r"[.-]", release)]
 
 
 def _sysctl_glob(pattern):
@@ -393,8 +430,14 @@ class Host:
         return install
 
     def kmod(self, name):
-        """modprobe.d configuration of a kernel module and, where this host's kernel is observable, its state."""
+        """modprobe.d configuration of a kernel module and, where this host's kernel is observable, its state.
+
+        Raises Decided where the kernel settles it: PASS when the kernel has no loadable module support
+        or no such module (CIS's own audit passes "module not available"), FAIL when it is built in.
+        """
         wanted = name.replace("-", "_")
+        if not self.container:
+            self._kernel_decides(wanted)
         facts = dict(self.cached(("modprobe",), self._modprobe).get(wanted, {"disabled": False, "blacklisted": False}))
         if self.live and not self.container:
             loaded = self.cached(
@@ -402,6 +445,86 @@ class Host:
             )
             facts["loaded"] = wanted in loaded
         return facts
+
+    def kernel(self):
+        """The kernel this audit speaks for: release, its configuration (symbol -> value) and its module lists.
+
+        Live: the running kernel, configuration from /proc/config.gz or /boot/config-<release>. Under another
+        root: the newest kernel of the tree (/boot/config-*, /lib/modules/*).
+        """
+
+        def compute():
+            if self.live:
+                release = os.uname().release
+            else:
+                found = [p.rpartition("config-")[2] for p in self.glob("boot/config-*")]
+                found += [os.path.basename(p) for p in self.glob("lib/modules/*")]
+                release = max(found, key=_version_key) if found else None
+            facts = {"release": release, "config": None, "source": None, "builtin": None, "loadable": None}
+            sources = (["proc/config.gz"] if self.live else []) + (["boot/config-%s" % release] if release else [])
+            for source in sources:
+                if os.path.isfile(self.resolve(source)):
+                    facts["config"], facts["source"] = self._kernel_config(source), "/" + source
+                    break
+            for key, listing in (("builtin", "modules.builtin"), ("loadable", "modules.dep")):
+                path = "lib/modules/%s/%s" % (release, listing)
+                if release and os.path.isfile(self.resolve(path)):
+                    facts[key] = {_module_name(line) for line in self.read(path).splitlines() if line.strip()}
+            facts["proc_modules"] = self.live and os.path.exists("/proc/modules")
+            return facts
+
+        return self.cached(("kernel",), compute)
+
+    def _kernel_config(self, source):
+        full = self.resolve(source)
+        if source.endswith(".gz"):
+            with gzip.open(full, "rb") as handle:
+                text = handle.read().decode("utf-8", "replace")
+        else:
+            text = self.read(source)
+        return dict(re.findall(r"^(CONFIG_\w+)=(\S+)", text, re.MULTILINE))
+
+    def _kernel_decides(self, module):
+        kernel = self.kernel()
+        symbol = KMOD_SYMBOLS.get(module)
+        config, source, release = kernel["config"], kernel["source"], kernel["release"]
+        if config is not None:
+            value = config.get("CONFIG_%s" % symbol) if symbol else None
+            if value == "y" or (kernel["builtin"] is not None and module in kernel["builtin"]):
+                raise Decided(
+                    "FAIL",
+                    "%s is built into kernel %s (CONFIG_%s=y in %s): modprobe.d cannot disable it"
+                    % (module, release, symbol, source),
+                )
+            if config.get("CONFIG_MODULES") != "y":
+                raise Decided(
+                    "PASS",
+                    "not available: kernel %s has no loadable module support (CONFIG_MODULES is not set in %s) "
+                    "and %s is not built in" % (release, source, module),
+                )
+            if symbol and value is None:
+                raise Decided(
+                    "PASS",
+                    "not available: kernel %s has no %s module (CONFIG_%s is not set in %s)"
+                    % (release, module, symbol, source),
+                )
+            return
+        if kernel["builtin"] is not None and module in kernel["builtin"]:
+            raise Decided(
+                "FAIL", "%s is built into kernel %s (modules.builtin): modprobe.d cannot disable it" % (module, release)
+            )
+        if kernel["loadable"] is not None and module not in kernel["loadable"]:
+            raise Decided(
+                "PASS",
+                "not available: kernel %s has no %s module (not in /lib/modules/%s/modules.dep)"
+                % (release, module, release),
+            )
+        if self.live and not kernel["proc_modules"] and kernel["loadable"] is None:
+            raise Decided(
+                "PASS",
+                "not available: the running kernel %s has no loadable module support (no /proc/modules, "
+                "no /lib/modules/%s)" % (release, release),
+            )
 
     def _modprobe(self):
         modules = {}
