@@ -54,7 +54,7 @@ def test_kernel_with_modules_judges_only_what_it_can_load(tmp_path, controls):
     results = audit(controls, tree(tmp_path, MODULES, modprobe), {"1.1.1.1", "1.1.1.3", "1.1.1.6", "1.1.1.8"})
     assert results["1.1.1.1"][0] == "PASS"
     assert results["1.1.1.1"][1].startswith("not available: kernel %s has no cramfs module (CONFIG_CRAMFS" % RELEASE)
-    assert results["1.1.1.3"] == ("FAIL", "hfs: disabled=false, blacklisted=false, loaded not set")  # a module: modprobe.d decides
+    assert results["1.1.1.3"] == ("FAIL", "hfs: disabled=false, blacklisted=false, loaded not set")
     assert results["1.1.1.8"] == ("PASS", "udf: disabled=true, blacklisted=true, loaded not set")
     assert results["1.1.1.6"][0] == "FAIL" and "built into kernel" in results["1.1.1.6"][1]
 
