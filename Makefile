@@ -6,15 +6,15 @@
 
 SHELL := /bin/bash
 ROOT := $(CURDIR)
-export PATH := $(ROOT)/.venv/bin:$(PATH)
+export PATH := $(ROOT)/.cache/bin:$(ROOT)/.venv/bin:$(PATH)
 export ANSIBLE_COLLECTIONS_PATH := $(ROOT)/.cache/collections
 export CONTAINERS_CONF := $(ROOT)/tests/podman/containers.conf
 export ANSIBLE_FORCE_COLOR := 0
 export PY_COLORS := 0
 
-.PHONY: setup host-packages venv collections images test lab lab-destroy build clean
+.PHONY: setup host-packages venv collections images components test lab lab-destroy build clean
 
-setup: host-packages venv collections images
+setup: host-packages venv collections images components
 
 host-packages:
 	@scripts/host-packages.sh
@@ -27,6 +27,9 @@ collections: venv
 
 images: host-packages
 	@scripts/build-images.sh
+
+components:
+	@scripts/components.sh
 
 test: setup
 	@scripts/test.sh $(LAYERS)

@@ -7,7 +7,7 @@
 set -uo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root" || exit 1
-export PATH="$root/.venv/bin:$PATH"
+export PATH="$root/.cache/bin:$root/.venv/bin:$PATH"
 export ANSIBLE_COLLECTIONS_PATH="$root/.cache/collections"
 export CONTAINERS_CONF="$root/tests/podman/containers.conf"
 logs="$root/tests/output/logs"
