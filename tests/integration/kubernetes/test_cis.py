@@ -132,3 +132,15 @@ def test_manifest_flags_reach_the_audit(audit):
     assert "--profiling=false" in command
     verdicts = {r["id"]: r for r in results[CP]}
     assert verdicts["1.2.28"]["status"] == "PASS"  # secretbox first, read from the rendered encryption.yaml
+
+
+def test_cis_1_12_controls_pass_on_what_the_role_writes(audit):
+    """The controls cis-1.12 added or changed, judged on the rendered control plane and workers."""
+    verdicts = {r["id"]: r for r in audit.results[CP]}
+    assert verdicts["1.2.30"]["status"] == "PASS", verdicts["1.2.30"]
+    assert verdicts["1.2.30"]["actual"] == "apiserver: --service-account-extend-token-expiration=false"
+    for host in [CP, *WORKERS]:
+        node = {r["id"]: r for r in audit.results[host]}
+        for control_id in ("4.1.7", "4.2.12", "4.2.14"):
+            assert node[control_id]["status"] == "PASS", (host, node[control_id])
+    assert verdicts["1.1.20"]["status"] == "PASS", verdicts["1.1.20"]

@@ -119,7 +119,7 @@ def test_good_tree_debian_controls(audit, control_id, status, actual):
         ("kubernetes_node", "4.2.4", "WARN", "kubelet: readOnlyPort=10255"),
         ("kubernetes_node", "4.2.7", "WARN", "kubelet: --hostname-override=node-x"),
         ("kubernetes_node", "4.2.10", "FAIL", "kubelet: rotateCertificates=false"),
-        ("kubernetes_node", "HL.4.2.2", "FAIL", "kubelet: --seccomp-default not set"),
+        ("kubernetes_node", "4.2.14", "WARN", "kubelet: --seccomp-default not set"),
     ],
 )
 def test_bad_tree_controls(audit, bench, control_id, status, actual):
