@@ -21,9 +21,20 @@ description:
   - The audit only reads. Files are read directly; a command runs only where no file can tell (one C(sshd -T),
     C(systemctl show) per unit, C(nft list ruleset)), and only when O(root=/).
   - V(PASS) and V(FAIL) are the verdicts of scored controls. V(WARN) is an unscored control that fails, a manual
-    control, or a source that could not be read or parsed (the reason is in RV(results[].actual)). V(INFO) is a control
-    that does not apply (its package, component, file or separate mount is absent). V(SKIP) is a control skipped by
-    O(skip) or one that cannot be observed in a container (kernel, boot loader, partitions, auditd).
+    control, a source that could not be read or parsed, or a fact this host cannot show, such as whether a daemon runs
+    where systemd is not running (the reason is in RV(results[].actual)). V(INFO) is a control that does not apply (its
+    package, component, file or separate mount is absent; no GRUB boot loader). V(SKIP) is a control skipped by O(skip)
+    or one that cannot be observed in a container (kernel, boot loader, partitions, auditd), with the signal that
+    showed the container.
+  - Where C(sshd -T) cannot run, sshd_config is read as sshd reads it (C(Key value) and C(Key=value), case-insensitive
+    keywords and values, first value wins, C(Include), C(Match) for the connection C(sshd -T) is asked about).
+    Kernel parameters from C(sysctl.d) are what systemd-sysctl applies (name order across C(/etc), C(/run),
+    C(/usr/local/lib), C(/usr/lib), with C(/etc/sysctl.conf) as C(99-sysctl.conf)). Unit states without a running
+    systemd are what C(systemctl is-enabled) reports offline (C(static), C(masked), C(indirect), C(alias), ...).
+  - Kernel module controls first ask the kernel (C(/proc/config.gz), C(/boot/config-<release>), C(modules.builtin),
+    C(modules.dep)) - a kernel without loadable module support or without the module passes, a built-in module fails -
+    then judge C(modprobe.d). Boot parameters come from every C(linux) line of C(/boot/grub/grub.cfg) and, on a live
+    host that is not a container, from C(/proc/cmdline).
   - In a container, kernel modules and sysctls are judged by their C(modprobe.d) and C(sysctl.d) configuration only, and
     audit rules by C(/etc/audit/rules.d); the running kernel belongs to the container host.
   - Kubernetes control plane flags come from the static pod manifests (container command and args), else the running
@@ -79,8 +90,9 @@ options:
     default: /
   container:
     description:
-      - Whether the host is a container. Unset detects it (C(/run/.containerenv), C(/.dockerenv),
-        C(/run/systemd/container) or C(container=) in the environment of PID 1) when O(root=/), else assumes not.
+      - Whether the host is a container. Unset detects it when O(root=/) (C(/run/.containerenv), C(/.dockerenv),
+        C(/run/systemd/container), C(/run/host/container-manager), C(container=) in the environment of PID 1, a
+        container cgroup of PID 1, OpenVZ, WSL), else assumes not. RV(container_reason) names what was found.
     type: bool
   report_json:
     description:
@@ -171,6 +183,11 @@ container:
   returned: always
   type: bool
   sample: true
+container_reason:
+  description: What showed the host to be a container (empty when it is not one).
+  returned: always
+  type: str
+  sample: podman (/run/.containerenv), podman (/run/systemd/container), podman (container= of PID 1)
 root:
   description: The audited root directory.
   returned: always

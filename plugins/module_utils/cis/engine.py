@@ -94,6 +94,7 @@ READERS = {
     "command": lambda host, target, audit: [(" ".join(target), host.run(tuple(target)))],
     "flags": lambda host, target, audit: [(target, host.component_flags(target))],
     "kubelet": lambda host, target, audit: [("kubelet", host.kubelet())],
+    "bootparams": lambda host, target, audit: host.bootparams(target),
 }
 AUDIT_TYPES = tuple(READERS)
 
@@ -140,6 +141,8 @@ def _requirement(host, requires):
         return "%s does not exist" % requires["path"]
     if "mount" in requires and requires["mount"] not in _mounts(host):
         return "%s is not a separate mount" % requires["mount"]
+    if requires.get("grub"):
+        return host.grub()
     return None
 
 
@@ -155,7 +158,7 @@ def evaluate(control, host):
     if not control.get("automated", True):
         return "WARN", "manual check: %s" % control.get("manual", "review by hand")
     if host.container and control.get("container"):
-        return "SKIP", "container: %s" % control["container"]
+        return "SKIP", "container (%s): %s" % (host.container_reason or "detected", control["container"])
     try:
         reason = _requirement(host, control.get("requires", {}))
         if reason:
@@ -212,6 +215,7 @@ def run(controls, host, benchmarks=None):
     report.update(
         benchmarks=chosen,
         container=host.container,
+        container_reason=host.container_reason,
         root=host.root,
         duration=round(time.time() - started, 3),
         results=results,

@@ -89,6 +89,27 @@ def sysctl_key(key):
     return key
 
 
+def _kernel_params(line, names):
+    """Requested kernel parameters of a command line (`name=value`, or `name` alone as an empty value)."""
+    params = {}
+    for word in line.split():
+        if word == "--":
+            break
+        name, _sep, value = word.partition("=")
+        if name in names:
+            params[name] = value
+    return params
+
+
+def unique(items):
+    """Items in order, without repeats."""
+    seen = []
+    for item in items:
+        if item not in seen:
+            seen.append(item)
+    return seen
+
+
 def _module_name(line):
     """`kernel/fs/udf/udf.ko.xz: deps` -> `udf`."""
     name = os.path.basename(line.split(":", 1)[0].strip())
@@ -130,7 +151,12 @@ class Host:
         self.live = self.root == "/"
         self.run_command = run_command
         self._cache = {}
-        self.container = self._detect_container() if container is None else bool(container)
+        if container is not None:
+            self.container, self.container_reason = bool(container), "the container option" if container else ""
+        elif self.live:
+            self.container, self.container_reason = self.detect_container()
+        else:
+            self.container, self.container_reason = False, ""
 
     # -- generic helpers ---------------------------------------------------------------
     def path(self, path):
@@ -216,16 +242,52 @@ class Host:
 
         return self.cached(("run", tuple(argv)), compute)
 
-    def _detect_container(self):
-        if not self.live:
-            return False
-        if any(os.path.exists(p) for p in ("/run/.containerenv", "/.dockerenv", "/run/systemd/container")):
-            return True
+    def detect_container(self):
+        """(is a container, why) from what systemd-detect-virt and container managers leave behind.
+
+        Signals: /run/.containerenv (podman), /.dockerenv (docker), /run/systemd/container and
+        /run/host/container-manager (systemd-nspawn, podman, LXC), `container=` in the environment of PID 1,
+        a container cgroup of PID 1 (docker, kubepods, libpod, lxc, containerd), OpenVZ (/proc/vz without
+        /proc/bc), and WSL (its kernel release). A running kernel this system did not install (no
+        /lib/modules/<release>, /boot/config-<release> or linux-image package) is named as a supporting
+        reason only: a virtual machine booted with a kernel from its hypervisor has one too.
+        """
+        reasons = []
+        for path, manager in (("run/.containerenv", "podman"), (".dockerenv", "docker")):
+            if os.path.exists(self.path(path)):
+                reasons.append("%s (/%s)" % (manager, path))
+        for path in ("run/systemd/container", "run/host/container-manager"):
+            if os.path.isfile(self.path(path)):
+                reasons.append("%s (/%s)" % (self._proc_text(path).strip() or "container", path))
+        for item in self._proc_text("proc/1/environ").split("\0"):
+            if item.startswith("container="):
+                reasons.append("%s (container= of PID 1)" % item[10:])
+        found = re.search(r"/(docker|kubepods|libpod|lxc|containerd|crio)[-/.]", self._proc_text("proc/1/cgroup"))
+        if found:
+            reasons.append("%s (cgroup of PID 1)" % found.group(1))
+        if os.path.exists(self.path("proc/vz")) and not os.path.exists(self.path("proc/bc")):
+            reasons.append("openvz (/proc/vz)")
+        if re.search(r"microsoft|wsl", self._proc_text("proc/sys/kernel/osrelease"), re.IGNORECASE):
+            reasons.append("wsl (kernel release)")
+        if reasons and self._foreign_kernel():
+            reasons.append("the running kernel is not installed here")
+        return bool(reasons), ", ".join(unique(reasons))
+
+    def _proc_text(self, path):
+        """Text of a file that may be unreadable (another process's environment): empty when it cannot be read."""
         try:
-            with open("/proc/1/environ", "rb") as handle:
-                return b"container=" in handle.read()
+            with open(self.path(path), "rb") as handle:
+                return handle.read().decode("utf-8", "replace")
         except OSError:
+            return ""
+
+    def _foreign_kernel(self):
+        release = os.uname().release
+        if os.path.exists(self.path("lib/modules/" + release)) or self.glob("boot/*-" + release):
             return False
+        with contextlib.suppress(Missing, OSError):
+            return not any(name.startswith("linux-image-") for name in self.packages())
+        return True
 
     # -- files ---------------------------------------------------------------------------
     def stat(self, path):
@@ -586,6 +648,39 @@ class Host:
             return table
 
         return self.cached(("mounts",), compute)
+
+    # -- boot loader ----------------------------------------------------------------------------
+    GRUB_PACKAGES = ("grub-common", "grub2-common", "grub-pc", "grub-efi-amd64", "grub-efi-arm64")
+
+    def grub(self):
+        """None when GRUB is the boot loader (a grub package or /boot/grub/grub.cfg), else why it is not."""
+        if self.exists("boot/grub/grub.cfg"):
+            return None
+        with contextlib.suppress(Missing):
+            if any(name in self.packages() for name in self.GRUB_PACKAGES):
+                return None
+        return (
+            "no GRUB boot loader: no grub package and no /boot/grub/grub.cfg "
+            "(a container, firmware that boots the kernel directly such as a Raspberry Pi, or an EFI stub)"
+        )
+
+    def bootparams(self, names):
+        """Views of kernel parameters `names`: each distinct set on the `linux` lines of grub.cfg and, on a live
+        host that is not a container, /proc/cmdline of the running kernel. Decided INFO without either."""
+        views = []
+        if self.grub() is None:
+            lines = re.findall(r"^\s*linux(?:efi|16)?\s+\S+(.*)$", self.read("boot/grub/grub.cfg"), re.MULTILINE)
+            if not lines:
+                raise Missing("/boot/grub/grub.cfg has no linux lines")
+            for number, line in enumerate(lines, 1):
+                facts = _kernel_params(line, names)
+                if all(facts != seen for _label, seen in views):
+                    views.append(("/boot/grub/grub.cfg linux line %d" % number, facts))
+        if self.live and not self.container:
+            views.append(("/proc/cmdline", _kernel_params(self.read("proc/cmdline"), names)))
+        if not views:
+            raise Decided("INFO", "not applicable: %s; no running kernel to read /proc/cmdline from" % self.grub())
+        return views
 
     # -- sshd ---------------------------------------------------------------------------------
     def sshd(self):

@@ -12,7 +12,17 @@ from xml.etree import ElementTree
 
 from ansible_collections.homelab.k8s.plugins.module_utils.cis.engine import STATUSES
 
-REPORT_KEYS = ("benchmarks", "container", "root", "score", "counts", "failed_ids", "duration", "results")
+REPORT_KEYS = (
+    "benchmarks",
+    "container",
+    "container_reason",
+    "root",
+    "score",
+    "counts",
+    "failed_ids",
+    "duration",
+    "results",
+)
 
 
 def to_json(report, host):
@@ -71,7 +81,9 @@ def to_markdown(report, host):
         % (
             report["score"],
             ", ".join(report["benchmarks"]) or "none",
-            "yes" if report["container"] else "no",
+            ("yes (%s)" % report["container_reason"] if report.get("container_reason") else "yes")
+            if report["container"]
+            else "no",
             report["root"],
         ),
         "",

@@ -54,7 +54,7 @@ def test_skip_reason_wins(tree):
 def test_container_limit_is_skip_only_in_a_container(tree):
     assert evaluate(tree, in_container=True, container="kernel belongs to the host") == (
         "SKIP",
-        "container: kernel belongs to the host",
+        "container (the container option): kernel belongs to the host",
     )
     assert evaluate(tree, container="kernel belongs to the host")[0] == "FAIL"
 
