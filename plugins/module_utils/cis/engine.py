@@ -21,7 +21,7 @@ import re
 import time
 
 from ansible_collections.homelab.k8s.plugins.module_utils.cis.compare import MISSING, check_tests, describe, lookup
-from ansible_collections.homelab.k8s.plugins.module_utils.cis.host import Decided, Missing
+from ansible_collections.homelab.k8s.plugins.module_utils.cis.host import Decided, Missing, Unobservable
 
 STATUSES = ("PASS", "FAIL", "WARN", "INFO", "SKIP")
 BENCHMARKS = ("debian_linux", "kubernetes_control_plane", "kubernetes_node")
@@ -146,6 +146,17 @@ def _requirement(host, requires):
     return None
 
 
+def _expand(tests, host):
+    """Test values with `${os_id}` replaced by the host's os-release ID (as a literal in a regex)."""
+    if not any("${os_id}" in str(item.get("value", "")) for item in tests):
+        return tests
+    os_id = re.escape(host.os_id())
+    return [
+        dict(item, value=item["value"].replace("${os_id}", os_id)) if "${os_id}" in str(item.get("value", "")) else item
+        for item in tests
+    ]
+
+
 def expectation(control):
     joiner = " or " if control.get("match") == "any" else " and "
     return joiner.join(describe(item) for item in control.get("tests", []))
@@ -164,9 +175,10 @@ def evaluate(control, host):
         if reason:
             return "INFO", "not applicable: %s" % reason
         views = gather(host, control["audit"])
+        tests = _expand(control["tests"], host)
         found, verdicts = [], []
         for label, facts in views:
-            passed, shown = check_tests(facts, control["tests"], control.get("match", "all"))
+            passed, shown = check_tests(facts, tests, control.get("match", "all"))
             verdicts.append(passed)
             found.append("%s: %s" % (label, ", ".join(shown)))
         verdict = False if False in verdicts else (None if None in verdicts else True)
@@ -174,6 +186,8 @@ def evaluate(control, host):
         if exc.status == "FAIL" and not control.get("scored", True):
             return "WARN", str(exc)
         return exc.status, str(exc)
+    except Unobservable as exc:
+        return "WARN", "cannot audit: %s" % exc
     except Missing as exc:
         outcome = control.get("missing", "fail")
         status = {"pass": "PASS", "info": "INFO"}.get(outcome, "FAIL" if control.get("scored", True) else "WARN")

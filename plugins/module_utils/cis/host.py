@@ -71,6 +71,33 @@ class Missing(Exception):
     """The audited thing does not exist on this host."""
 
 
+class Unobservable(Missing):
+    """The audited thing cannot be observed from here (a command under another root, a file sshd needs but
+    its package ships): the control cannot be judged, which is WARN, not FAIL."""
+
+
+# Where a missing file comes from: path prefix -> the package that ships it.
+PATH_PACKAGES = (
+    ("/etc/audit", "auditd"),
+    ("/var/log/audit", "auditd"),
+    ("/sbin/au", "auditd"),
+    ("/etc/aide", "aide"),
+    ("/var/lib/aide", "aide"),
+    ("/etc/chrony", "chrony"),
+    ("/etc/ssh/sshd_config", "openssh-server"),
+    ("/etc/ssh/ssh_host_", "openssh-server"),
+    ("/etc/postfix", "postfix"),
+    ("/etc/nftables.conf", "nftables"),
+    ("/etc/sudoers", "sudo"),
+    ("/etc/security/pwquality", "libpam-pwquality"),
+    ("/etc/apparmor", "apparmor"),
+    ("/boot/grub", "grub-common"),
+    ("/etc/cron", "cron"),
+    ("/etc/crontab", "cron"),
+    ("/etc/at.", "at"),
+)
+
+
 class Decided(Exception):
     """A fact that settles a control by itself (status PASS or FAIL), e.g. a module the kernel cannot load."""
 
@@ -200,6 +227,19 @@ class Host:
         """Sorted paths, as seen from root, matching a glob under root (`**` recurses)."""
         return ["/" + os.path.relpath(p, self.root) for p in sorted(glob.glob(self.path(pattern), recursive=True))]
 
+    def why_missing(self, paths):
+        """` (auditd is not installed)` when the package that ships one of `paths` is absent, else ``."""
+        for path in paths:
+            path = "/" + path.lstrip("/")
+            for prefix, package in PATH_PACKAGES:
+                if path.startswith(prefix):
+                    try:
+                        installed = package in self.packages()
+                    except (Missing, OSError):
+                        return ""
+                    return "" if installed else " (%s is not installed)" % package
+        return ""
+
     def files(self, patterns):
         """Paths matching a glob or a list of globs, in order without repeats; Missing if none."""
         patterns = patterns if isinstance(patterns, list) else [patterns]
@@ -207,7 +247,7 @@ class Host:
         for pattern in patterns:
             found.extend(p for p in self.glob(pattern) if p not in found)
         if not found:
-            raise Missing("nothing matches %s" % " ".join(patterns))
+            raise Missing("nothing matches %s%s" % (" ".join(patterns), self.why_missing(patterns)))
         return found
 
     def config_files(self, directories, extra=None):
@@ -234,7 +274,7 @@ class Host:
 
         def compute():
             if not self.live or self.run_command is None:
-                raise Missing("%s runs only on the live host" % argv[0])
+                raise Unobservable("cannot run %s under root %s" % (argv[0], self.root))
             if not any(os.access(os.path.join(d, argv[0]), os.X_OK) for d in self.BIN_DIRS):
                 raise Missing("%s is not installed" % argv[0])
             rc, out, err = self.run_command(list(argv))
@@ -295,7 +335,7 @@ class Host:
             try:
                 info = os.stat(self.resolve(path))
             except FileNotFoundError:
-                raise Missing("%s does not exist" % path) from None
+                raise Missing("%s does not exist%s" % (path, self.why_missing([path]))) from None
             return {
                 "mode": "%o" % stat.S_IMODE(info.st_mode),
                 "owner": _name(pwd.getpwuid, info.st_uid, self.passwd_names()),
@@ -649,6 +689,19 @@ class Host:
 
         return self.cached(("mounts",), compute)
 
+    def os_id(self):
+        """ID= of os-release (etc/os-release, else usr/lib/os-release); `debian` when neither says."""
+
+        def compute():
+            for path in ("etc/os-release", "usr/lib/os-release"):
+                with contextlib.suppress(Missing, OSError):
+                    found = re.search(r"^ID=[\"']?([^\"'\n]+)", self.read(path), re.MULTILINE)
+                    if found:
+                        return found.group(1).strip()
+            return "debian"
+
+        return self.cached(("os_id",), compute)
+
     # -- boot loader ----------------------------------------------------------------------------
     GRUB_PACKAGES = ("grub-common", "grub2-common", "grub-pc", "grub-efi-amd64", "grub-efi-arm64")
 
@@ -688,7 +741,9 @@ class Host:
 
         def compute():
             if not self.exists("etc/ssh/sshd_config"):
-                raise Missing("etc/ssh/sshd_config does not exist")
+                if not self.why_missing(["/etc/ssh/sshd_config"]) and self.exists("var/lib/dpkg/status"):
+                    raise Unobservable("/etc/ssh/sshd_config does not exist though openssh-server is installed")
+                raise Missing("/etc/ssh/sshd_config does not exist%s" % self.why_missing(["/etc/ssh/sshd_config"]))
             try:
                 result = self.run(("sshd", "-T", "-C", "user=root,host=localhost,addr=127.0.0.1"))
             except Missing:

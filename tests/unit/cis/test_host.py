@@ -4,7 +4,7 @@ import os
 
 import pytest
 from ansible_collections.homelab.k8s.plugins.module_utils.cis.compare import Unknown
-from ansible_collections.homelab.k8s.plugins.module_utils.cis.host import Host, Missing, flags_from_args
+from ansible_collections.homelab.k8s.plugins.module_utils.cis.host import Host, Missing, Unobservable, flags_from_args
 
 
 def write(root, path, text, mode=None):
@@ -181,7 +181,7 @@ def test_sshd_missing(host):
 
 
 def test_commands_only_on_the_live_host(host, tmp_path):
-    with pytest.raises(Missing, match="runs only on the live host"):
+    with pytest.raises(Unobservable, match="cannot run nft under root"):
         host.run(("nft", "list", "ruleset"))
     live = Host(str(tmp_path), run_command=lambda argv: (0, "table inet filter", ""))
     live.live, live.BIN_DIRS = True, (str(tmp_path),)
