@@ -1,9 +1,15 @@
 """containerd runs with the configuration the role writes; kernel, swap and crictl files are in place."""
 
+import re
 import tomllib
+from pathlib import Path
 
 import pytest
 import yaml
+
+PINNED = yaml.safe_load((Path(__file__).parents[3] / "roles/container_runtime/defaults/main.yml").read_text())[
+    "container_runtime_containerd_version"
+]
 
 
 @pytest.fixture(scope="module")
@@ -12,44 +18,81 @@ def dump(host):
     return tomllib.loads(host.check_output("containerd config dump"))
 
 
-def cri(dump):
-    return dump["plugins"]["io.containerd.grpc.v1.cri"]
+def runtime(dump):
+    return dump["plugins"]["io.containerd.cri.v1.runtime"]
 
 
-def test_containerd_running_and_enabled(host):
+def images(dump):
+    return dump["plugins"]["io.containerd.cri.v1.images"]
+
+
+def test_pinned_release_installed_and_running(host):
     service = host.service("containerd")
     assert service.is_running
     assert service.is_enabled
-    assert host.package("containerd").is_installed
+    assert host.check_output("containerd --version").split()[2] == f"v{PINNED}"
+    assert host.file("/usr/local/bin/containerd").mode == 0o755
+    # the systemd unit runs the release binary, not a distribution package's
+    unit = host.check_output("systemctl show containerd --property=FragmentPath,ExecStart")
+    assert "FragmentPath=/etc/systemd/system/containerd.service" in unit
+    assert "path=/usr/local/bin/containerd" in unit
 
 
-def test_containerd_answers_on_its_socket(host):
+def test_debian_containerd_package_replaced(host):
+    # prepare.yml installed Debian's containerd (1.6 or 1.7); the role removed it
+    assert not host.package("containerd").is_installed
+    assert not host.file("/usr/bin/containerd").exists
+
+
+def test_containerd_answers_on_its_socket_with_the_pinned_version(host):
     out = host.check_output("ctr --address /run/containerd/containerd.sock version")
-    assert "Server:" in out
+    server = out[out.index("Server:") :]
+    assert re.search(rf"^\s*Version:\s+v{re.escape(PINNED)}$", server, re.MULTILINE), out
+
+
+def test_runc_for_the_shim(host):
+    assert host.package("runc").is_installed
+    assert host.run("runc --version").rc == 0
+
+
+def test_release_archive_kept_with_its_checksum(host):
+    archive = host.file(f"/var/cache/homelab/containerd/containerd-{PINNED}-linux-amd64.tar.gz")
+    assert archive.exists
+    assert archive.mode == 0o644
+
+
+def test_native_configuration_version(host, dump):
+    written = tomllib.loads(host.file("/etc/containerd/config.toml").content_string)
+    assert written["version"] == 4  # containerd 2.3 reads version 4 without migrating it
+    assert dump["version"] == 4
+    logs = host.check_output("journalctl -u containerd --no-pager -o cat")
+    assert "Configuration migrated" not in logs
 
 
 def test_cri_plugin_not_disabled(dump):
-    assert "io.containerd.grpc.v1.cri" not in dump.get("disabled_plugins", [])
+    for plugin in ("io.containerd.grpc.v1.cri", "io.containerd.cri.v1.runtime", "io.containerd.cri.v1.images"):
+        assert plugin not in dump.get("disabled_plugins", [])
 
 
 def test_systemd_cgroup_driver(dump):
-    runc = cri(dump)["containerd"]["runtimes"]["runc"]
+    runc = runtime(dump)["containerd"]["runtimes"]["runc"]
     assert runc["runtime_type"] == "io.containerd.runc.v2"
     assert runc["options"]["SystemdCgroup"] is True
-    assert cri(dump)["containerd"]["default_runtime_name"] == "runc"
+    assert runtime(dump)["containerd"]["default_runtime_name"] == "runc"
 
 
 def test_pinned_sandbox_image(dump):
-    assert cri(dump)["sandbox_image"] == "registry.k8s.io/pause:3.10.1"
+    # what kubeadm 1.37 uses (constants.PauseVersion)
+    assert images(dump)["pinned_images"]["sandbox"] == "registry.k8s.io/pause:3.10.2"
 
 
 def test_unprivileged_ports_stay_privileged(dump):
-    assert cri(dump)["enable_unprivileged_ports"] is False
-    assert cri(dump)["enable_unprivileged_icmp"] is False
+    assert runtime(dump)["enable_unprivileged_ports"] is False
+    assert runtime(dump)["enable_unprivileged_icmp"] is False
 
 
 def test_registry_mirrors_as_hosts_toml(host, dump):
-    assert cri(dump)["registry"]["config_path"] == "/etc/containerd/certs.d"
+    assert images(dump)["registry"]["config_path"] == "/etc/containerd/certs.d"
     docker = tomllib.loads(host.file("/etc/containerd/certs.d/docker.io/hosts.toml").content_string)
     assert docker["server"] == "https://registry-1.docker.io"
     mirror = docker["host"]["https://harbor.example.org/v2/dockerhub"]
