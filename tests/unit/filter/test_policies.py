@@ -133,9 +133,9 @@ def test_bad_namespaces_are_refused_by_name(namespaces, message):
 # NetworkPolicies
 
 
-def compile_flows(flows, namespaces=NAMESPACES, **kwargs):
+def compile_flows(flows, namespaces=None, **kwargs):
     kwargs.setdefault("apiserver_cidrs", ["192.168.1.10/32"])
-    return network_policies(flows, namespaces, **kwargs)
+    return network_policies(flows, NAMESPACES if namespaces is None else namespaces, **kwargs)
 
 
 def test_default_deny_in_every_namespace_and_nothing_else_without_flows():
