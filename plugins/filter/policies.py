@@ -17,6 +17,7 @@ import copy
 import ipaddress
 import re
 
+import yaml
 from ansible.errors import AnsibleFilterError
 
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -649,6 +650,60 @@ def gatekeeper_constraints(constraints, namespaces, templates, defaults=None, ex
     return objects
 
 
+# Manifests
+
+
+class _ManifestDumper(yaml.SafeDumper):
+    """Block style everywhere; multi-line strings (Rego) as literal blocks, readable in a GitOps review."""
+
+
+def _represent_str(dumper, data):
+    if "\n" in data:
+        # A literal block cannot hold tabs or trailing spaces: Rego means the same with spaces.
+        lines = [line.rstrip() for line in data.expandtabs(4).split("\n")]
+        return dumper.represent_scalar("tag:yaml.org,2002:str", "\n".join(lines), style="|")
+    return dumper.represent_scalar("tag:yaml.org,2002:str", data)
+
+
+_ManifestDumper.add_representer(str, _represent_str)
+
+
+def _plain(value, filter_name):
+    """The object tree as plain dicts, lists, strings, numbers, booleans and None."""
+    if isinstance(value, dict):
+        return {str(key): _plain(item, filter_name) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item, filter_name) for item in value]
+    if isinstance(value, str):
+        return str(value)
+    if value is None:
+        return None
+    # Ansible passes tagged subclasses of the plain types: write them as the plain type.
+    for plain in (bool, int, float):
+        if isinstance(value, plain):
+            return plain(value)
+    _fail(filter_name, "cannot write %r (%s) as YAML", value, type(value).__name__)
+    return None
+
+
+def manifest_yaml(objects):
+    """Kubernetes objects as one YAML stream, each document after '---', keys in the objects' order."""
+    name = "manifest_yaml"
+    if isinstance(objects, dict):
+        objects = [objects]
+    if not isinstance(objects, list):
+        _fail(name, "expected an object or a list of objects, got %r", objects)
+    documents = []
+    for obj in objects:
+        if not isinstance(obj, dict):
+            _fail(name, "expected a Kubernetes object (a mapping), got %r", obj)
+        text = yaml.dump(
+            _plain(obj, name), Dumper=_ManifestDumper, sort_keys=False, default_flow_style=False, width=120
+        )
+        documents.append("---\n" + text)
+    return "".join(documents)
+
+
 class FilterModule:
     def filters(self):
         return {
@@ -656,4 +711,5 @@ class FilterModule:
             "network_policies": network_policies,
             "rbac_objects": rbac_objects,
             "gatekeeper_constraints": gatekeeper_constraints,
+            "manifest_yaml": manifest_yaml,
         }

@@ -7,14 +7,12 @@ import json
 import re
 import shutil
 import subprocess
-import sys
-from pathlib import Path
 
 import jsonschema
 import kubernetes_validate
 import pytest
 import yaml
-from policies_render import INVENTORY, REPO, SCHEMAS, Rendered, load, render
+from policies_render import INVENTORY, REPO, SCHEMAS, Rendered, load, render, tool
 
 pytestmark = pytest.mark.slow
 
@@ -84,6 +82,9 @@ def test_every_constraint_template_matches_its_schema(rendered):
     for template in rendered.templates:
         validator.validate(template)
         assert template["metadata"]["name"] == template["spec"]["crd"]["spec"]["names"]["kind"].lower()
+        (code,) = template["spec"]["targets"][0]["code"]
+        source = (REPO / "roles/policies/files/gatekeeper" / f"{template['metadata']['name']}.rego").read_text()
+        assert code == {"engine": "Rego", "source": {"version": "v1", "rego": source.expandtabs(4).rstrip("\n")}}
         parameters = template["spec"]["crd"]["spec"].get("validation", {}).get("openAPIV3Schema")
         if parameters:
             jsonschema.Draft7Validator.check_schema(parameters)
@@ -199,8 +200,9 @@ def test_constraints_exempt_only_with_reasons(rendered):
 def test_kustomization_builds_every_object(rendered):
     kustomization = load(rendered.root / "kustomization.yaml")[0]
     assert sorted(kustomization["resources"]) == sorted(f for f in rendered.files if f != "kustomization.yaml")
-    kubectl = Path(sys.executable).with_name("kubectl")
-    built = subprocess.run([str(kubectl), "kustomize", str(rendered.root)], capture_output=True, text=True, check=True)
+    built = subprocess.run(
+        [tool("kubectl"), "kustomize", str(rendered.root)], capture_output=True, text=True, check=True
+    )
     assert len([d for d in yaml.safe_load_all(built.stdout) if d]) == len(rendered.objects)
 
 

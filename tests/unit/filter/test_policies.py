@@ -3,6 +3,7 @@
 import copy
 
 import pytest
+import yaml
 from ansible.errors import AnsibleFilterError
 from ansible_collections.homelab.k8s.plugins.filter import policies
 from ansible_collections.homelab.k8s.plugins.filter.policies import (
@@ -49,6 +50,7 @@ def test_filter_module_exports_every_filter():
         "network_policies",
         "rbac_objects",
         "gatekeeper_constraints",
+        "manifest_yaml",
     }
 
 
@@ -552,3 +554,47 @@ def test_bad_constraints_are_refused_by_name(constraints, exempt, message):
     with pytest.raises(AnsibleFilterError, match=r"^gatekeeper_constraints: ") as error:
         gatekeeper_constraints(constraints, NAMESPACES, TEMPLATES, exempt_namespaces=exempt)
     assert message in str(error.value)
+
+
+# Manifests
+
+
+def test_manifest_yaml_writes_documents_in_key_order():
+    objects = [
+        {"kind": "A", "apiVersion": "v1", "metadata": {"name": "a"}},
+        {"kind": "B", "spec": {"n": 1, "on": True}},
+    ]
+    text = policies.manifest_yaml(objects)
+    assert text == "---\nkind: A\napiVersion: v1\nmetadata:\n  name: a\n---\nkind: B\nspec:\n  n: 1\n  'on': true\n"
+    assert list(yaml.safe_load_all(text)) == objects
+
+
+def test_manifest_yaml_writes_rego_as_a_literal_block():
+    rego = 'package x\n\nviolation contains {"msg": msg} if {\n\tmsg := "a: b #c"   \n}'
+    text = policies.manifest_yaml({"spec": {"rego": rego, "quoted": "it's: 1"}})
+    assert "  rego: |-\n    package x\n\n    violation contains" in text
+    assert '\n        msg := "a: b #c"\n' in text
+    assert yaml.safe_load(text)["spec"] == {"rego": rego.expandtabs(4).replace("   \n", "\n"), "quoted": "it's: 1"}
+
+
+def test_manifest_yaml_accepts_str_subclasses():
+    class Tagged(str):
+        pass
+
+    class TaggedInt(int):
+        pass
+
+    assert policies.manifest_yaml({"name": Tagged("x"), "port": TaggedInt(6443)}) == "---\nname: x\nport: 6443\n"
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("text", "expected an object or a list"),
+        (["text"], "expected a Kubernetes object"),
+        ({"a": {1, 2}}, "cannot write"),
+    ],
+)
+def test_manifest_yaml_refuses_what_is_not_an_object(value, message):
+    with pytest.raises(AnsibleFilterError, match=message):
+        policies.manifest_yaml(value)
