@@ -9,10 +9,12 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 ---
 name: tailscale
-short_description: Devices of a Tailscale tailnet as inventory hosts
+short_description: Devices of a Tailscale tailnet or nodes of a Headscale server as inventory hosts
 version_added: 0.1.0
 description:
-  - Lists the devices of a tailnet with the Tailscale API (C(GET /api/v2/tailnet/{tailnet}/devices)).
+  - Lists the devices of a tailnet with the Tailscale API (C(GET /api/v2/tailnet/{tailnet}/devices)),
+    or with O(control_server=headscale) the nodes of a Headscale server with its API
+    (C(GET /api/v1/node), an API key from C(headscale apikeys create)).
   - Authenticates with an API access token, or with an OAuth client whose token is fetched from
     C(/api/v2/oauth/token) (client credentials flow; scope C(devices:core:read) is enough).
     Credentials never appear in messages or in the cache.
@@ -30,19 +32,38 @@ options:
     type: str
     required: true
     choices: [homelab.k8s.tailscale]
+  control_server:
+    description:
+      - C(tailscale) reads Tailscale's API; C(headscale) reads the API of the Headscale server at O(api_url)
+        with O(api_key) (OAuth clients and O(tailnet) are Tailscale's only).
+    type: str
+    choices: [tailscale, headscale]
+    default: tailscale
+    version_added: 0.2.0
+  dns_suffix:
+    description:
+      - With O(control_server=headscale), the MagicDNS suffix of the tailnet (Headscale's C(dns.base_domain)),
+        which its API does not return; C(tailscale_dns_name) is then C(<node>.<suffix>), else the node name.
+    type: str
+    default: ""
+    version_added: 0.2.0
   tailnet:
     description: Tailnet ID or name; C(-) is the tailnet of the credentials.
     type: str
     default: "-"
   api_url:
-    description: Base URL of the Tailscale API.
+    description: Base URL of the Tailscale API, or of the Headscale server (its C(server_url)).
     type: str
     default: https://api.tailscale.com
   api_key:
-    description: API access token (C(tskey-api-...)). Give either this or the OAuth client.
+    description:
+      - API access token (C(tskey-api-...)); give either this or the OAuth client.
+      - With O(control_server=headscale), a Headscale API key (C(hskey-api-...)).
     type: str
     env:
       - name: TAILSCALE_API_KEY
+      - name: HEADSCALE_API_KEY
+        version_added: 0.2.0
   oauth_client_id:
     description: OAuth client ID.
     type: str
@@ -87,6 +108,12 @@ include_tags: [tag:k8s]
 keyed_groups:
   - key: tailscale_os
     prefix: os
+
+# headscale.tailscale.yml: the nodes of a Headscale server; the key comes from $HEADSCALE_API_KEY
+# plugin: homelab.k8s.tailscale
+# control_server: headscale
+# api_url: https://headscale.example.org
+# dns_suffix: ts.example.org
 
 # OAuth client from the environment, cached for an hour
 # plugin: homelab.k8s.tailscale
@@ -134,6 +161,30 @@ def host_vars(device):
     }
 
 
+def headscale_device(node, dns_suffix):
+    """A Headscale API node (hscontrol's v1.Node, JSON names camelCase or proto) as a Tailscale API device."""
+
+    def field(name):
+        camel = re.sub(r"_([a-z])", lambda m: m.group(1).upper(), name)
+        return node.get(camel, node.get(name))
+
+    label = field("given_name") or field("name") or ""
+    return {
+        "addresses": field("ip_addresses") or [],
+        "name": "%s.%s" % (label, dns_suffix.strip(".")) if dns_suffix else label,
+        "hostname": field("name") or "",
+        "id": str(field("id") or ""),
+        "nodeId": field("node_key") or "",
+        "os": "",
+        "tags": field("tags") or [],
+        "connectedToControl": bool(field("online")),
+        "authorized": True,
+        "clientVersion": "",
+        "lastSeen": field("last_seen") or "",
+        "enabledRoutes": field("subnet_routes") or [],
+    }
+
+
 class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
     NAME = "homelab.k8s.tailscale"
 
@@ -158,9 +209,14 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             hint = ""
             if exc.code in (401, 403):
                 hint = ": check the API key or the OAuth client (it needs the devices:core:read scope)"
-            raise AnsibleError("Tailscale API %s failed with HTTP %s %s%s" % (what, exc.code, message, hint)) from None
+            api = "Tailscale API"
+            if self.get_option("control_server") == "headscale":
+                api = "Headscale API"
+                hint = ": check the API key (headscale apikeys list)" if exc.code == 401 else ""
+            raise AnsibleError("%s %s failed with HTTP %s %s%s" % (api, what, exc.code, message, hint)) from None
         except (URLError, OSError, ValueError) as exc:
-            raise AnsibleError("Tailscale API %s failed: %s" % (what, to_text(getattr(exc, "reason", exc)))) from None
+            api = "Headscale API" if self.get_option("control_server") == "headscale" else "Tailscale API"
+            raise AnsibleError("%s %s failed: %s" % (api, what, to_text(getattr(exc, "reason", exc)))) from None
 
     def _token(self):
         api_key = self.get_option("api_key")
@@ -188,7 +244,22 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             raise AnsibleError("Tailscale API OAuth token request returned no access_token")
         return data["access_token"]
 
+    def _headscale_devices(self):
+        api_key = self.get_option("api_key")
+        if not api_key:
+            raise AnsibleError(
+                "tailscale inventory: no credentials: set api_key (or $HEADSCALE_API_KEY) to a Headscale API key "
+                "(headscale apikeys create)"
+            )
+        url = self.get_option("api_url").rstrip("/") + "/api/v1/node"
+        data = self._request(url, "node list", headers={"Authorization": "Bearer " + api_key})
+        if not isinstance(data.get("nodes"), list):
+            raise AnsibleError("Headscale API node list has no 'nodes' list")
+        return [headscale_device(node, self.get_option("dns_suffix")) for node in data["nodes"]]
+
     def _devices(self):
+        if self.get_option("control_server") == "headscale":
+            return self._headscale_devices()
         url = "%s/api/v2/tailnet/%s/devices?fields=all" % (
             self.get_option("api_url").rstrip("/"),
             quote(self.get_option("tailnet"), safe="-"),

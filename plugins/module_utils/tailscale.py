@@ -21,7 +21,9 @@ DEFAULT_CONTROL_URL = "https://controlplane.tailscale.com"
 LOGIN_SERVER_SYNONYMS = ("https://login.tailscale.com", DEFAULT_CONTROL_URL)
 EXIT_ROUTES = ("0.0.0.0/0", "::/0")
 LOGGED_IN_STATES = ("Running", "Starting", "Stopped", "NeedsMachineAuth")
-SECRET_PATTERN = re.compile(r"tskey-[A-Za-z0-9_-]+(\?[^\s'\"]*)?")
+# Tailscale keys (tskey-auth-, tskey-client-, tskey-api-) and Headscale keys (hskey-auth-, hskey-api-);
+# not Headscale's registration IDs (hskey-authreq-...), which the admin needs to see.
+SECRET_PATTERN = re.compile(r"(tskey|hskey)-(?!authreq-)[A-Za-z0-9_-]+(\?[^\s'\"]*)?")
 REDACTED = "********"
 
 # Preferences this collection manages: option name -> `tailscale up`/`set` flag.
@@ -52,7 +54,7 @@ def scrub(text, secrets=()):
     for secret in secrets:
         if secret:
             text = text.replace(secret, REDACTED)
-    return SECRET_PATTERN.sub("tskey-" + REDACTED, text)
+    return SECRET_PATTERN.sub(lambda match: match.group(1) + "-" + REDACTED, text)
 
 
 def check_tag(tag):
@@ -287,15 +289,50 @@ def summary(status, prefs):
     }
 
 
-def explain_failure(command, rc, stderr, status):
-    """Turn a failed tailscale command into a message that says what to do."""
+KEY_REJECTED = (
+    "invalid key",
+    "key expired",
+    "key has expired",
+    # Headscale's answers (hscontrol/types/preauth_key.go, hscontrol/auth.go)
+    "invalid authkey",
+    "authkey expired",
+    "authkey already used",
+    "invalid pre auth key",
+)
+
+
+def is_tailscale_control(login_server):
+    return not login_server or same_login_server(login_server.rstrip("/"), DEFAULT_CONTROL_URL)
+
+
+def explain_failure(command, rc, stderr, status, login_server=None):
+    """Turn a failed tailscale command into a message that says what to do.
+
+    login_server tells Tailscale's control plane (admin console) from a self-hosted one (Headscale).
+    """
     text = stderr.strip()
     backend = status.get("BackendState", "") if status else ""
-    if "invalid key" in text or "key expired" in text or "key has expired" in text:
+    hosted = is_tailscale_control(login_server)
+    if any(reason in text for reason in KEY_REJECTED):
+        where = (
+            "create a new key in the admin console (Settings > Keys)"
+            if hosted
+            else "create a new one on the control server (Headscale: `headscale preauthkeys create --user <id>`)"
+        )
         return (
             "the control server rejected auth_key (expired, revoked, already used or not for this tailnet): "
-            "create a new key in the admin console (Settings > Keys) (%s)" % text
+            "%s (%s)" % (where, text)
         )
+    if "invalid or not permitted" in text:
+        if hosted:
+            why = "each tag needs an owner in tagOwners of the tailnet policy that includes the key's user"
+        else:
+            why = (
+                "Headscale refuses tags advertised at a pre-auth key login: make a tagged key "
+                "(`headscale preauthkeys create --tags tag:a,tag:b`) and leave tags empty, and give every tag an "
+                "owner in tagOwners of its policy"
+            )
+        return "the control server refused the tags: %s (%s)" % (why, text)
     if backend == "NeedsMachineAuth" or "To approve your machine" in text:
         return (
             "this node is waiting for approval by a tailnet admin (BackendState NeedsMachineAuth): approve it in the "
@@ -323,14 +360,16 @@ def explain_failure(command, rc, stderr, status):
 class TailscaleCLI:
     """Runs the real `tailscale` binary through AnsibleModule.run_command, never through a shell."""
 
-    def __init__(self, module, binary, secrets=()):
+    def __init__(self, module, binary, secrets=(), socket=None):
         self.module = module
         self.binary = binary
+        self.socket = socket
         self.secrets = [s for s in secrets if s]
         self.commands = []
 
     def _run(self, args):
-        rc, out, err = self.module.run_command([self.binary, *args], environ_update={"LC_ALL": "C"})
+        socket = ["--socket=%s" % self.socket] if self.socket else []
+        rc, out, err = self.module.run_command([self.binary, *socket, *args], environ_update={"LC_ALL": "C"})
         return rc, scrub(out, self.secrets), scrub(err, self.secrets)
 
     def read_json(self, args):
@@ -338,7 +377,8 @@ class TailscaleCLI:
         if rc != 0:
             text = (err or out).strip()
             if "tailscaled" in text and ("connect" in text or "running" in text):
-                raise TailscaleError("tailscaled is not running or not reachable: %s" % text)
+                where = " at %s" % self.socket if self.socket else ""
+                raise TailscaleError("tailscaled is not running or not reachable%s: %s" % (where, text))
             raise TailscaleError("tailscale %s failed (exit %s): %s" % (" ".join(args), rc, text))
         try:
             # Output may carry trailing warnings after the JSON document; decode only the document.

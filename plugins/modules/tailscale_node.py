@@ -59,6 +59,8 @@ options:
   tags:
     description:
       - ACL tags to advertise, each C(tag:<name>); the name starts with a letter and holds letters, digits and dashes.
+      - With a Headscale server leave it empty and make a tagged pre-auth key instead
+        (C(headscale preauthkeys create --tags ...)); Headscale refuses tags advertised at a key login.
     type: list
     elements: str
   advertise_routes:
@@ -99,6 +101,11 @@ options:
   tailscale_binary:
     description: Path of the C(tailscale) client; found on C(PATH) when unset.
     type: path
+  socket:
+    description:
+      - Path of the local API socket of the C(tailscaled) to drive (C(tailscale --socket)), for a
+        daemon started with its own C(--socket); the client's default when unset.
+    type: path
 attributes:
   check_mode:
     description: Reads the node state and reports the commands that would run, without running them.
@@ -131,10 +138,16 @@ EXAMPLES = r"""
   homelab.k8s.tailscale_node:
     advertise_routes: [192.168.10.0/24]
 
-- name: Join a Headscale server
+- name: Join a Headscale server with a tagged pre-auth key (the tags come from the key)
   homelab.k8s.tailscale_node:
     login_server: https://headscale.example.org
     auth_key: "{{ vault_headscale_key }}"
+    tags: []
+
+- name: Drive a second tailscaled started with its own socket
+  homelab.k8s.tailscale_node:
+    socket: /run/tailscale-lab/tailscaled.sock
+    accept_routes: true
 
 - name: Log the node out of the tailnet
   homelab.k8s.tailscale_node:
@@ -238,7 +251,7 @@ def apply(cli, params, steps):
                 status = cli.status()
             except TailscaleError:
                 status = {}
-            raise TailscaleError(explain_failure(subcommand, rc, err or out, status))
+            raise TailscaleError(explain_failure(subcommand, rc, err or out, status, params.get("login_server")))
 
 
 def run_module():
@@ -262,6 +275,7 @@ def run_module():
             accept_risk_lose_ssh=dict(type="bool", default=False),
             timeout=dict(type="int", default=120),
             tailscale_binary=dict(type="path"),
+            socket=dict(type="path"),
         ),
         supports_check_mode=True,
     )
@@ -277,7 +291,7 @@ def run_module():
             msg="the tailscale client (%s) was not found: install Tailscale first "
             "(role homelab.k8s.tailscale) or set tailscale_binary" % (binary or "tailscale on PATH")
         )
-    cli = TailscaleCLI(module, binary, secrets)
+    cli = TailscaleCLI(module, binary, secrets, params["socket"])
     try:
         status, prefs = cli.status(), cli.prefs()
         steps, keys, current, desired = plan(params, prefs, status)

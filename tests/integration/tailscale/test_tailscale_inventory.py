@@ -42,7 +42,12 @@ def inventory(tmp_path, api, config, env=None, check=True):
         os.environ, ANSIBLE_COLLECTIONS_PATH=str(COLLECTIONS), ANSIBLE_INVENTORY_ENABLED="homelab.k8s.tailscale"
     )
     full_env.update(ANSIBLE_INVENTORY_UNPARSED_FAILED="true", ANSIBLE_HOME=str(tmp_path / "ansible-home"))
-    for name in ("TAILSCALE_API_KEY", "TAILSCALE_OAUTH_CLIENT_ID", "TAILSCALE_OAUTH_CLIENT_SECRET"):
+    for name in (
+        "TAILSCALE_API_KEY",
+        "HEADSCALE_API_KEY",
+        "TAILSCALE_OAUTH_CLIENT_ID",
+        "TAILSCALE_OAUTH_CLIENT_SECRET",
+    ):
         full_env.pop(name, None)
     full_env.update(env or {})
     proc = subprocess.run(
@@ -143,3 +148,47 @@ def test_inventory_cache_answers_without_calling_the_api_and_holds_no_secret(tmp
     assert "k8s-worker-01" in cached
     assert_no_secret(cached)
     assert base64.b64encode(API_KEY.encode()).decode() not in cached
+
+
+def headscale_inventory(tmp_path, url, config, env, check=True):
+    """ansible-inventory against a real Headscale (control_server: headscale)."""
+    api = type("Api", (), {"url": url})
+    return inventory(tmp_path, api, dict({"control_server": "headscale"}, **config), env, check)
+
+
+@pytest.mark.slow
+def test_headscale_nodes_become_hosts_grouped_by_tag(tmp_path, daemons, headscale, secrets):
+    nodes = {"k8s-master-01": ["tag:k8s", "tag:k8s-control-plane"], "k8s-worker-01": ["tag:k8s", "tag:k8s-worker"]}
+    addresses = {}
+    for name, tags in nodes.items():
+        node = daemons(name)
+        auth_key = headscale.preauth_key(tags=tags)  # Headscale takes the tags from the key
+        secrets.append(auth_key)
+        result = node.module(login_server=headscale.url, auth_key=auth_key, hostname=name, tags=[], timeout=60)
+        assert result["backend_state"] == "Running", result
+        addresses[name] = (result["ipv4"], result["ipv6"])
+    api_key = headscale.api_key()
+    env = {"HEADSCALE_API_KEY": api_key}
+    result = headscale_inventory(tmp_path, headscale.url, {"dns_suffix": "ts.homelab.test"}, env)
+    assert api_key not in json.dumps(result)
+    found = hostvars(result)
+    assert set(nodes) <= set(found)
+    worker = found["k8s-worker-01"]
+    assert (worker["tailscale_ipv4"], worker["tailscale_ipv6"]) == addresses["k8s-worker-01"]
+    assert worker["ansible_host"] == addresses["k8s-worker-01"][0]
+    assert worker["tailscale_dns_name"] == "k8s-worker-01.ts.homelab.test"
+    assert sorted(worker["tailscale_tags"]) == ["tag:k8s", "tag:k8s-worker"] and worker["tailscale_online"] is True
+    assert "k8s-worker-01" in result["tag_k8s_worker"]["hosts"]
+    assert "k8s-master-01" in result["tag_k8s_control_plane"]["hosts"]
+    assert {"k8s-master-01", "k8s-worker-01"} <= set(result["tag_k8s"]["hosts"])
+
+    only_workers = headscale_inventory(tmp_path, headscale.url, {"include_tags": ["tag:k8s-worker"]}, env)
+    assert "k8s-master-01" not in hostvars(only_workers)
+    assert hostvars(only_workers)["k8s-worker-01"]["tailscale_dns_name"] == "k8s-worker-01"
+
+    wrong = "hskey-api-AAAAAAAAAA-" + "S3cretForTests" * 2
+    refused = headscale_inventory(tmp_path, headscale.url, {}, {"HEADSCALE_API_KEY": wrong}, check=False)
+    assert refused.returncode != 0 and "Headscale API node list failed with HTTP 401" in refused.stderr
+    assert wrong not in refused.stdout + refused.stderr
+    missing = headscale_inventory(tmp_path, headscale.url, {}, {}, check=False)
+    assert missing.returncode != 0 and "HEADSCALE_API_KEY" in missing.stderr

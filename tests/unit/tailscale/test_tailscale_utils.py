@@ -198,3 +198,64 @@ def test_oauth_attributes_ride_on_the_client_secret_only():
 )
 def test_failures_are_explained(stderr, backend, fragment):
     assert fragment in ts.explain_failure("up", 1, stderr, {"BackendState": backend})
+
+
+def test_scrub_removes_headscale_keys_but_keeps_registration_ids():
+    auth = "hskey-auth-AbCdEfGhIjKl-" + "s3cret" * 10
+    api = "hskey-api-AbCdEfGhIj-" + "s3cret" * 5
+    url = "http://hs.example/register/hskey-authreq-CXLaSKGwQHpjrnYrmbCptewC"
+    clean = ts.scrub("up --auth-key=%s; api %s; log in at %s" % (auth, api, url))
+    assert auth not in clean and api not in clean and "s3cret" not in clean
+    assert clean.count("hskey-" + ts.REDACTED) == 2 and url in clean
+
+
+@pytest.mark.parametrize(
+    ("stderr", "server", "fragments"),
+    [
+        ("backend error: authkey expired", "http://hs:8080", ["rejected auth_key", "headscale preauthkeys create"]),
+        ("backend error: authkey already used", "http://hs:8080", ["rejected auth_key", "already used"]),
+        ("backend error: invalid pre auth key", "http://hs:8080", ["rejected auth_key", "headscale"]),
+        ("backend error: invalid key: unable to validate API key", None, ["rejected auth_key", "Settings > Keys"]),
+        (
+            "backend error: requested tags [tag:k8s] are invalid or not permitted",
+            "http://hs:8080",
+            ["refused the tags", "headscale preauthkeys create --tags", "leave tags empty", "[tag:k8s]"],
+        ),
+        (
+            "requested tags [tag:x] are invalid or not permitted",
+            "https://login.tailscale.com",
+            ["refused the tags", "tagOwners", "[tag:x]"],
+        ),
+    ],
+)
+def test_failures_name_the_control_server_step(stderr, server, fragments):
+    message = ts.explain_failure("up", 1, stderr, {"BackendState": "NeedsLogin"}, server)
+    for fragment in fragments:
+        assert fragment in message
+    hosted = ts.is_tailscale_control(server)
+    assert ("headscale" in message) is not hosted
+
+
+def test_headscale_api_nodes_become_devices_in_both_json_spellings():
+    from ansible_collections.homelab.k8s.plugins.inventory.tailscale import headscale_device, host_vars
+
+    camel = {
+        "id": "7",
+        "ipAddresses": ["100.64.0.7", "fd7a:115c:a1e0::7"],
+        "name": "worker",
+        "givenName": "k8s-worker-01",
+        "online": True,
+        "tags": ["tag:k8s"],
+        "subnetRoutes": ["10.0.0.0/24"],
+        "lastSeen": "2026-11-30T05:01:45Z",
+        "nodeKey": "nodekey:ab",
+    }
+    snake = {"id": 7, "ip_addresses": camel["ipAddresses"], "name": "worker", "given_name": "k8s-worker-01"}
+    device = headscale_device(camel, "ts.example.org.")
+    assert device["name"] == "k8s-worker-01.ts.example.org" and device["hostname"] == "worker"
+    variables = host_vars(device)
+    assert variables["ansible_host"] == "100.64.0.7" and variables["tailscale_ipv6"] == "fd7a:115c:a1e0::7"
+    assert variables["tailscale_online"] is True and variables["tailscale_enabled_routes"] == ["10.0.0.0/24"]
+    assert variables["tailscale_id"] == "7" and variables["tailscale_tags"] == ["tag:k8s"]
+    plain = headscale_device(snake, "")
+    assert plain["name"] == "k8s-worker-01" and plain["id"] == "7" and plain["connectedToControl"] is False
