@@ -298,6 +298,7 @@ KEY_REJECTED = (
     "authkey expired",
     "authkey already used",
     "invalid pre auth key",
+    "failed to parse auth-key",
 )
 
 

@@ -134,8 +134,10 @@ def test_expired_used_and_unknown_keys_are_explained(daemons, secrets):
     expired = key(second, secrets, expiration="1s")
     time.sleep(1.5)
     unknown = "hskey-auth-aaaaaaaaaaaa-" + "b" * 64
-    secrets.append(unknown)
-    for auth_key, reason in ((used, "already used"), (expired, "expired"), (unknown, "invalid")):
+    malformed = "hskey-auth-S3cretTooShort"
+    secrets.extend([unknown, malformed])
+    cases = ((used, "already used"), (expired, "expired"), (unknown, "invalid"), (malformed, "key too short"))
+    for auth_key, reason in cases:
         result = second.module(**join_args(second, auth_key))
         assert result["failed"] is True, result
         assert "rejected auth_key" in result["msg"] and reason in result["msg"], result["msg"]
@@ -172,6 +174,20 @@ def test_a_node_waiting_for_registration_names_the_url_then_joins_once_registere
     assert result.get("failed") is not True, result
     assert result["backend_state"] == "Running" and result["ipv4"]
     assert not any("--auth-key" in command for command in result["commands"])
+
+
+def test_prefs_left_by_a_failed_login_block_up_with_an_explanation_and_no_key(real_node, secrets):
+    # A failed first login keeps its preferences; the next `up` must mention them, and the
+    # suggested command the client prints repeats --auth-key (here the file, never the key).
+    failed = real_node.daemon.cli(
+        "up", "--login-server=" + real_node.headscale.url, "--auth-key=hskey-auth-bad", "--snat-subnet-routes=false"
+    )
+    assert failed.returncode != 0 and real_node.prefs()["NoSNAT"] is True
+    result = real_node.module(**join_args(real_node, key(real_node, secrets)))
+    assert result["failed"] is True
+    assert "not managed here" in result["msg"] and "--snat-subnet-routes=false" in result["msg"], result["msg"]
+    assert "--auth-key=file:" in result["msg"]
+    assert real_node.status()["BackendState"] == "NeedsLogin"
 
 
 def test_tailscaled_stopped(real_node):

@@ -1,10 +1,11 @@
 """homelab.k8s.tailscale_node against the stand-in `tailscale` client, for what the real daemon cannot show here.
 
 Joining, reruns, check mode, `set`, down/up/absent, rejected keys and tags, a node waiting for
-registration and a stopped daemon run against real tailscaled and Headscale in
-test_tailscale_headscale.py. Here: what the key file looks like to the client, Tailscale's hosted
-control plane (device approval, OAuth client secrets, tags applied after login), exit nodes by name,
-the SSH-over-Tailscale abort, a daemon in NoState, and input refused before any client runs.
+registration, preferences left by a failed login and a stopped daemon run against real tailscaled
+and Headscale in test_tailscale_headscale.py. Here: what the key file looks like to the client,
+Tailscale's hosted control plane (device approval, OAuth client secrets, tags applied after login),
+exit nodes by name, the SSH-over-Tailscale abort, a daemon in NoState, and input refused before any
+client runs.
 """
 
 import os
@@ -83,15 +84,6 @@ def test_ssh_toggle_over_a_tailscale_session_needs_an_explicit_risk_decision(nod
     assert node.load()["prefs"]["RunSSH"] is False
     accepted = joined(node, ssh=True, accept_risk_lose_ssh=True)
     assert accepted["changed"] is True and node.load()["prefs"]["RunSSH"] is True
-
-
-def test_unmanaged_non_default_prefs_block_up_with_a_scrubbed_explanation(node):
-    # A first login that failed saved its prefs (here netfilter-mode=off); the next up must restate them.
-    node.update(prefs={"ControlURL": "https://controlplane.tailscale.com", "NetfilterMode": 0})
-    result = node.module(**JOIN)
-    assert result["failed"] is True
-    assert "not managed here" in result["msg"] and "--netfilter-mode=off" in result["msg"]
-    assert "--auth-key=file:" in result["msg"]
 
 
 def test_missing_client_binary(node, tmp_path):

@@ -215,6 +215,7 @@ def test_scrub_removes_headscale_keys_but_keeps_registration_ids():
         ("backend error: authkey expired", "http://hs:8080", ["rejected auth_key", "headscale preauthkeys create"]),
         ("backend error: authkey already used", "http://hs:8080", ["rejected auth_key", "already used"]),
         ("backend error: invalid pre auth key", "http://hs:8080", ["rejected auth_key", "headscale"]),
+        ("failed to parse auth-key: key too short", "http://hs:8080", ["rejected auth_key", "key too short"]),
         ("backend error: invalid key: unable to validate API key", None, ["rejected auth_key", "Settings > Keys"]),
         (
             "backend error: requested tags [tag:k8s] are invalid or not permitted",
