@@ -29,6 +29,10 @@ NAMESPACE_LABEL = "kubernetes.io/metadata.name"
 MANAGED_BY = {"app.kubernetes.io/managed-by": "homelab.k8s"}
 REASON_ANNOTATION = "homelab.k8s/reason"
 EXEMPT_ANNOTATION_PREFIX = "exempt.homelab.k8s/"
+ARGOCD_ANNOTATIONS = {
+    "argocd.argoproj.io/sync-wave": "1",
+    "argocd.argoproj.io/sync-options": "SkipDryRunOnMissingResource=true",
+}
 NAMESPACE_KEYS = {
     "name",
     "description",
@@ -621,7 +625,9 @@ def gatekeeper_constraints(constraints, namespaces, templates, defaults=None, ex
                 _fail(name, "%s: exempt namespace %r is unknown (known: %s)", what, ns, ", ".join(known))
             if not reason:
                 _fail(name, "%s: exempt namespace %s needs a reason", what, ns)
-        annotations = {}
+        # A Constraint's kind exists only once Gatekeeper has compiled its template: Argo CD syncs it after
+        # the templates and does not dry-run it before its kind exists.
+        annotations = dict(ARGOCD_ANNOTATIONS)
         if scope == "all":
             annotations.update(
                 {EXEMPT_ANNOTATION_PREFIX + ns: str(reason) for ns, reason in sorted(exempt_all.items())}
@@ -641,8 +647,7 @@ def gatekeeper_constraints(constraints, namespaces, templates, defaults=None, ex
             "metadata": {"name": constraint_name, "labels": dict(MANAGED_BY)},
             "spec": {"enforcementAction": action, "match": match},
         }
-        if annotations:
-            constraint["metadata"]["annotations"] = annotations
+        constraint["metadata"]["annotations"] = annotations
         parameters = _mapping(spec.get("parameters"), what + ": parameters", name)
         if parameters:
             constraint["spec"]["parameters"] = parameters

@@ -189,6 +189,8 @@ def test_constraints_exempt_only_with_reasons(rendered):
         actions[constraint["metadata"]["name"]] = constraint["spec"]["enforcementAction"]
         for namespace in match.get("excludedNamespaces", []):
             assert annotations[f"exempt.homelab.k8s/{namespace}"], (constraint["metadata"]["name"], namespace)
+        assert annotations["argocd.argoproj.io/sync-options"] == "SkipDryRunOnMissingResource=true"
+        assert annotations["argocd.argoproj.io/sync-wave"] == "1"
         if "namespaces" in match:
             assert set(match["namespaces"]) <= {"cicd-runners", "ingress-nginx", "gatekeeper-system"}
     assert actions["read-only-root-filesystem"] == "dryrun"
