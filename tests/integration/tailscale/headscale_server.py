@@ -16,6 +16,7 @@ details as JSON; `stop DIR` ends it.
 
 import argparse
 import contextlib
+import ctypes
 import json
 import os
 import shutil
@@ -60,6 +61,11 @@ def wait_for(check, timeout, what):
         if time.monotonic() > deadline:
             raise TimeoutError("%s did not happen within %ss" % (what, timeout))
         time.sleep(0.1)
+
+
+def die_with_parent():
+    """In the child before exec: end with SIGTERM when the test process dies, even by SIGKILL."""
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def policy(user=USER):
@@ -139,7 +145,8 @@ class Headscale:
         # JSON is YAML: headscale reads it as its config.yaml.
         self.config_path.write_text(json.dumps(config, indent=2))
 
-    def start(self, timeout=60):
+    def start(self, timeout=60, detach=False):
+        """Start headscale; detach=True lets it outlive this process (the molecule scenario stops it)."""
         self.write_config()
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
@@ -148,6 +155,7 @@ class Headscale:
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,
+            preexec_fn=None if detach else die_with_parent,
         )
         log.close()
         self.pid_path.write_text(str(self.proc.pid))
@@ -249,6 +257,7 @@ class Tailscaled:
             stdin=subprocess.DEVNULL,
             env=env,
             start_new_session=True,
+            preexec_fn=die_with_parent,
         )
         log.close()
         wait_for(self._answers, timeout, "tailscaled %s answering on its socket" % self.name)
@@ -300,7 +309,7 @@ def main(argv=None):
     stop.add_argument("dir")
     args = parser.parse_args(argv)
     if args.command == "start":
-        server = Headscale(args.dir, args.listen, args.server_host).start()
+        server = Headscale(args.dir, args.listen, args.server_host).start(detach=True)
         tags = [t for t in args.tags.split(",") if t]
         details = {"url": server.url, "port": server.port, "pid": server.proc.pid}
         details["auth_key"] = server.preauth_key(reusable=True, tags=tags)
