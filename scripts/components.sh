@@ -67,7 +67,7 @@ build_kubernetes() {
     for name in "$@"; do echo "	_ \"k8s.io/kubernetes/cmd/$name\""; pkgs+=("k8s.io/kubernetes/cmd/$name"); done
     echo ")"
   } >"$src/tools.go"
-  (cd "$src" && go mod tidy)
+  (cd "$src" && go mod tidy >"$src/tidy.log" 2>&1) || { cat "$src/tidy.log" >&2; exit 1; }
   local ldflags="-s -w"
   for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
     ldflags+=" -X $pkg.gitVersion=$version -X $pkg.gitMajor=$major -X $pkg.gitMinor=$minor"
@@ -92,7 +92,7 @@ build_module() {
   (
     cd "$src"
     go mod init homelab.k8s/components >/dev/null 2>&1
-    go get "$package@$version"
+    go get "$package@$version" >"$src/get.log" 2>&1 || { cat "$src/get.log" >&2; exit 1; }
     go build -trimpath -ldflags "-s -w $ldflags" -o "$src/$name" "$package"
   )
   mkdir -p "$cache/$name/$version"
@@ -105,7 +105,7 @@ entries=()
 while read -r name version package ldflags; do
   [[ -z "$name" || "$name" == \#* ]] && continue
   [ "$#" -eq 0 ] || [[ "$wanted" == *" $name "* ]] || continue
-  [[ "$version" == role:* ]] && version="$(role_default "${version#role:}")"
+  if [[ "$version" == role:* ]]; then version="$(role_default "${version#role:}")" || exit 1; fi
   entries+=("$name $version")
   [ -x "$cache/$name/$version/$name" ] && continue
   case "$package" in

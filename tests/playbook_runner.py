@@ -26,6 +26,14 @@ class PlaybookRun(NamedTuple):
     def output(self):
         return self.stdout + self.stderr
 
+    def task(self, name):
+        """What the first run of the task `name` printed, without its header ('' if it did not run)."""
+        marker = "TASK [%s]" % name
+        if marker not in self.stdout:
+            return ""
+        body = self.stdout.split(marker, 1)[1].split("\n", 1)[1]
+        return body.split("\nTASK [")[0].split("\nPLAY RECAP")[0].strip()
+
     def recap(self, host):
         """The PLAY RECAP counts of `host` as a dict, or None when the play did not get that far."""
         line = re.search(r"^%s\s+:(.*)$" % re.escape(host), self.stdout, re.MULTILINE)

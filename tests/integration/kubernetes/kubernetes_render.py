@@ -66,9 +66,9 @@ def write_inventory(directory, name):
     host_vars.mkdir()
     for host, (ipv4, dns_name) in TAILSCALE.items():
         facts = (
-            {"tailscale_ipv4": ipv4, "tailscale_dns_name": dns_name}
-            if name == "production"
-            else {"kubernetes_node_ip": LAB_NODE_IP}
+            {"kubernetes_node_ip": LAB_NODE_IP}
+            if name == "lab"
+            else {"tailscale_ipv4": ipv4, "tailscale_dns_name": dns_name}
         )
         (host_vars / f"{host}.yml").write_text(yaml.safe_dump(facts))
     (directory / "hosts.yml").write_text(yaml.safe_dump(hosts))
@@ -126,8 +126,13 @@ class Rendered:
 
 # The lab runs every step (the ones it cannot run report lab-skip) on the control plane and one
 # worker, twice; production only the configuration steps (the others would run kubeadm), once.
-TAGS = {"lab": None, "production": "kubernetes_config,cni_validate,cni_render"}
-WORKERS = {"lab": ["k8s-worker-02"], "production": ["k8s-worker-01", "k8s-worker-02", "k8s-worker-03"]}
+TAGS = {
+    "lab": None,
+    "staging": "kubernetes_config,cni_validate,cni_render",
+    "production": "kubernetes_config,cni_validate,cni_render",
+}
+ALL_WORKERS = ["k8s-worker-01", "k8s-worker-02", "k8s-worker-03"]
+WORKERS = {"lab": ["k8s-worker-02"], "staging": ALL_WORKERS, "production": ALL_WORKERS}
 
 
 _RENDERS = {}

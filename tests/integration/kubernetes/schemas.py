@@ -8,8 +8,6 @@ import jsonschema
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
 FILES = {
-    "kubeadm.k8s.io/v1beta4": "kubeadm.k8s.io_v1beta4.json",
-    "kubelet.config.k8s.io/v1beta1": "kubelet.config.k8s.io_v1beta1.json",
     "apiserver.config.k8s.io/v1": "apiserver.config.k8s.io.json",
     "apiserver.config.k8s.io/v1beta1": "apiserver.config.k8s.io.json",
     "audit.k8s.io/v1": "audit.k8s.io_v1.json",

@@ -1,4 +1,5 @@
-"""Filters for kubeadm clusters: CA public key pins, service addresses, encryption keys."""
+"""Filters for kubeadm clusters: CA public key pins, service addresses, encryption providers,
+the review of kubelet serving certificate requests."""
 
 import base64
 import datetime
@@ -8,9 +9,10 @@ import pytest
 from ansible.errors import AnsibleFilterError
 from ansible_collections.homelab.k8s.plugins.filter.kubernetes import (
     FilterModule,
-    encryption_key,
+    encryption_providers,
     kubeadm_ca_cert_hash,
     kubeadm_service_ip,
+    kubelet_serving_csr_review,
 )
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -121,32 +123,190 @@ def config(*providers):
     return {"kind": "EncryptionConfiguration", "resources": [{"resources": ["secrets"], "providers": list(providers)}]}
 
 
-@pytest.mark.parametrize(
-    ("value", "key"),
-    [
-        (None, ""),
-        ("", ""),
-        (config({"identity": {}}), ""),
-        (config({"secretbox": {"keys": [{"name": "k1", "secret": "c2VjcmV0"}]}}, {"identity": {}}), "c2VjcmV0"),
-        (
-            config(
-                {"identity": {}},
-                {"aescbc": {"keys": [{"name": "a", "secret": "YQ=="}, {"name": "b", "secret": "Yg=="}]}},
-            ),
-            "YQ==",
-        ),
-        ({"kind": "EncryptionConfiguration"}, ""),
-    ],
-)
-def test_encryption_key(value, key):
-    assert encryption_key(value) == key
+SECRETBOX = {"secretbox": {"keys": [{"name": "homelab-1", "secret": "b2xk"}]}}
+
+
+@pytest.mark.parametrize("empty", [None, "", {"kind": "EncryptionConfiguration"}, config({"identity": {}})])
+def test_encryption_providers_start_with_a_new_key(empty):
+    assert encryption_providers(empty, "secretbox", "bmV3") == [
+        {"secretbox": {"keys": [{"name": "homelab-1", "secret": "bmV3"}]}}
+    ]
+    assert encryption_providers(empty, "secretbox") is None  # a key is needed
+
+
+def test_encryption_providers_keep_a_configuration_that_encrypts_with_the_provider():
+    existing = config(SECRETBOX, {"identity": {}})
+    assert encryption_providers(existing, "secretbox") == [SECRETBOX]
+    assert encryption_providers(existing, "secretbox", "bmV3") == [SECRETBOX]
+
+
+def test_a_new_provider_goes_first_and_the_old_one_stays_to_read():
+    existing = config(SECRETBOX, {"identity": {}})
+    assert encryption_providers(existing, "aescbc") is None
+    assert encryption_providers(existing, "aescbc", "bmV3") == [
+        {"aescbc": {"keys": [{"name": "homelab-2", "secret": "bmV3"}]}},
+        SECRETBOX,
+    ]
+    # and back again: a third key name, both older providers still listed
+    twice = config({"aescbc": {"keys": [{"name": "homelab-2", "secret": "bmV3"}]}}, SECRETBOX, {"identity": {}})
+    assert [next(iter(p)) for p in encryption_providers(twice, "secretbox", "dGhy")] == [
+        "secretbox",
+        "aescbc",
+        "secretbox",
+    ]
+    assert encryption_providers(twice, "secretbox", "dGhy")[0]["secretbox"]["keys"][0]["name"] == "homelab-3"
 
 
 @pytest.mark.parametrize("value", [{"kind": "Policy"}, ["secretbox"], "secretbox: x"])
-def test_encryption_key_rejects_other_documents(value):
+def test_encryption_providers_reject_other_documents(value):
     with pytest.raises(AnsibleFilterError, match="expected a parsed EncryptionConfiguration"):
-        encryption_key(value)
+        encryption_providers(value, "secretbox", "bmV3")
+
+
+def test_encryption_providers_reject_an_unknown_provider():
+    with pytest.raises(AnsibleFilterError, match="provider 'kms' is not one of secretbox, aescbc, aesgcm"):
+        encryption_providers("", "kms", "bmV3")
+
+
+# Kubelet serving certificate requests
+
+
+def serving_csr(node, sans, cn=None, org="system:nodes", requester=None, usages=None, signer=None, groups=None):
+    """A CSR object as the API server lists it, with a real PKCS#10 request."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name(
+        [
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, org),
+            x509.NameAttribute(NameOID.COMMON_NAME, cn or f"system:node:{node}"),
+        ]
+    )
+    builder = x509.CertificateSigningRequestBuilder().subject_name(subject)
+    if sans:
+        builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
+    pem = builder.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM)
+    return {
+        "metadata": {"name": f"csr-{node}"},
+        "spec": {
+            "request": base64.b64encode(pem).decode(),
+            "signerName": signer or "kubernetes.io/kubelet-serving",
+            "username": requester or f"system:node:{node}",
+            "groups": groups or ["system:nodes", "system:authenticated"],
+            "usages": usages or ["digital signature", "server auth"],
+        },
+        "status": {},
+    }
+
+
+NODES = [
+    {
+        "metadata": {"name": "k8s-worker-01"},
+        "status": {
+            "addresses": [
+                {"type": "InternalIP", "address": "100.64.0.11"},
+                {"type": "Hostname", "address": "k8s-worker-01"},
+            ]
+        },
+    },
+    {
+        "metadata": {"name": "k8s-worker-02"},
+        "status": {"addresses": [{"type": "InternalIP", "address": "100.64.0.12"}]},
+    },
+]
+
+
+def ip(address):
+    import ipaddress
+
+    return x509.IPAddress(ipaddress.ip_address(address))
+
+
+def review(csr):
+    (entry,) = kubelet_serving_csr_review([csr], NODES)
+    return entry
+
+
+def test_a_nodes_own_request_is_approved():
+    entry = review(serving_csr("k8s-worker-01", [x509.DNSName("k8s-worker-01"), ip("100.64.0.11")]))
+    assert entry == {
+        "name": "csr-k8s-worker-01",
+        "node": "k8s-worker-01",
+        "approve": True,
+        "reason": "the node's own name and addresses",
+    }
+
+
+@pytest.mark.parametrize(
+    ("csr", "reason"),
+    [
+        (
+            serving_csr("k8s-worker-01", [x509.DNSName("k8s-worker-02"), ip("100.64.0.11")]),
+            "k8s-worker-02 not addresses of node k8s-worker-01",
+        ),
+        (
+            serving_csr("k8s-worker-01", [x509.DNSName("k8s-worker-01"), ip("100.64.0.12")]),
+            "100.64.0.12 not addresses of node k8s-worker-01",
+        ),
+        (
+            serving_csr("k8s-worker-01", [x509.DNSName("k8s-worker-01")], cn="system:node:k8s-worker-02"),
+            "subject CN=['system:node:k8s-worker-02']",
+        ),
+        (serving_csr("k8s-worker-01", [x509.DNSName("k8s-worker-01")], org="system:masters"), "O=['system:masters']"),
+        (serving_csr("k8s-worker-09", [x509.DNSName("k8s-worker-09")]), "node k8s-worker-09 is not a node"),
+        (
+            serving_csr("k8s-worker-01", [x509.DNSName("k8s-worker-01")], requester="system:serviceaccount:x:y"),
+            "not by a node",
+        ),
+        (
+            serving_csr("k8s-worker-01", [x509.DNSName("k8s-worker-01")], groups=["system:authenticated"]),
+            "not in the group system:nodes",
+        ),
+        (
+            serving_csr("k8s-worker-01", [x509.DNSName("k8s-worker-01")], usages=["digital signature", "client auth"]),
+            "not those of a serving certificate",
+        ),
+        (serving_csr("k8s-worker-01", []), "names no DNS name or IP address"),
+        (
+            serving_csr("k8s-worker-01", [x509.DNSName("k8s-worker-01"), x509.RFC822Name("a@b.c")]),
+            "more than DNS names and IP addresses",
+        ),
+    ],
+    ids=[
+        "other-name",
+        "other-ip",
+        "other-cn",
+        "masters",
+        "unknown-node",
+        "not-a-node",
+        "no-group",
+        "client",
+        "no-sans",
+        "email",
+    ],
+)
+def test_a_forged_request_is_refused_with_its_reason(csr, reason):
+    entry = review(csr)
+    assert entry["approve"] is False
+    assert reason in entry["reason"]
+
+
+def test_only_pending_serving_requests_are_reviewed():
+    approved = serving_csr("k8s-worker-01", [x509.DNSName("k8s-worker-01")])
+    approved["status"] = {"conditions": [{"type": "Approved"}]}
+    client = serving_csr(
+        "k8s-worker-02", [x509.DNSName("k8s-worker-02")], signer="kubernetes.io/kube-apiserver-client-kubelet"
+    )
+    assert kubelet_serving_csr_review([approved, client], NODES) == []
+
+
+def test_csr_review_rejects_what_is_not_a_list():
+    with pytest.raises(AnsibleFilterError, match="csrs must be a list of objects, got 'dict'"):
+        kubelet_serving_csr_review({"items": []}, NODES)
 
 
 def test_filters_are_registered():
-    assert set(FilterModule().filters()) == {"kubeadm_ca_cert_hash", "kubeadm_service_ip", "encryption_key"}
+    assert set(FilterModule().filters()) == {
+        "kubeadm_ca_cert_hash",
+        "kubeadm_service_ip",
+        "encryption_providers",
+        "kubelet_serving_csr_review",
+    }

@@ -1,0 +1,269 @@
+"""The hardening of the kubernetes role, proven on the running control plane it set up."""
+
+import base64
+import json
+import secrets
+import threading
+
+import pytest
+import yaml
+from kubernetes import client
+from kubernetes.client.rest import ApiException
+
+pytestmark = pytest.mark.slow
+
+
+def core(cluster):
+    return client.CoreV1Api(cluster.api())
+
+
+def test_role_initialised_the_cluster_with_kubeadm(cluster):
+    api = core(cluster)
+    kubeadm_config = api.read_namespaced_config_map("kubeadm-config", "kube-system")
+    config = yaml.safe_load(kubeadm_config.data["ClusterConfiguration"])
+    assert config["clusterName"] == "homelab-production"
+    assert config["kubernetesVersion"] == cluster.version
+    nodes = {n.metadata.name: n for n in api.list_node().items}
+    control_plane = nodes["k8s-master-01"]
+    taints = {(t.key, t.effect) for t in control_plane.spec.taints or []}
+    assert ("node-role.kubernetes.io/control-plane", "NoSchedule") in taints
+    assert "node-role.kubernetes.io/control-plane" in control_plane.metadata.labels
+
+
+def test_the_worker_joined_with_its_duty(cluster):
+    """kubeadm join (token discovery through the anonymous cluster-info, TLS bootstrap), then the
+    role's labels; the taint was set at registration from the join configuration."""
+    worker = core(cluster).read_node("k8s-worker-02")
+    assert worker.metadata.labels["homelab.k8s/role"] == "ci-registry"
+    assert "node-role.kubernetes.io/worker" in worker.metadata.labels
+    taints = {(t.key, t.value, t.effect) for t in worker.spec.taints or []}
+    assert ("homelab.k8s/dedicated", "ci-registry", "NoSchedule") in taints
+    kubelet_conf = yaml.safe_load(cluster.worker.read("/etc/kubernetes/kubelet.conf"))
+    assert kubelet_conf["users"][0]["user"]["client-certificate"] == "/var/lib/kubelet/pki/kubelet-client-current.pem"
+    assert cluster.worker.exec("test", "-e", "/etc/kubernetes/bootstrap-kubelet.conf", check=False).returncode != 0
+    assert cluster.worker.exec("test", "-e", "/etc/kubernetes/kubeadm/join.yaml", check=False).returncode != 0
+
+
+def test_second_run_changes_nothing(cluster):
+    rerun = cluster.run_role()
+    assert rerun.returncode == 0, rerun.stdout[-6000:]
+    assert rerun.recap("k8s-master-01")["changed"] == 0, rerun.stdout[-6000:]
+
+
+def test_secrets_are_stored_encrypted_in_etcd(cluster):
+    value = secrets.token_hex(16)
+    core(cluster).create_namespaced_secret(
+        "default", client.V1Secret(metadata=client.V1ObjectMeta(name="at-rest"), string_data={"value": value})
+    )
+    raw = cluster.control_plane.etcd_value("/registry/secrets/default/at-rest")
+    encryption = yaml.safe_load(cluster.control_plane.read("/etc/kubernetes/apiserver/encryption.yaml"))
+    ((provider, settings),) = encryption["resources"][0]["providers"][0].items()
+    assert provider == "secretbox"  # the role's default
+    assert raw.startswith(f"k8s:enc:secretbox:v1:{settings['keys'][0]['name']}:".encode()), raw[:60]
+    assert value.encode() not in raw
+    # The API server decrypts it again.
+    stored = core(cluster).read_namespaced_secret("at-rest", "default")
+    assert base64.b64decode(stored.data["value"]).decode() == value
+
+
+def audit_events(cluster):
+    log = cluster.control_plane.read("/var/log/kubernetes/audit/audit.log")
+    return [json.loads(line) for line in log.splitlines() if line.strip()]
+
+
+def test_audit_log_levels_and_no_secret_bodies(cluster):
+    api = core(cluster)
+    value = secrets.token_hex(16)
+    api.create_namespaced_secret(
+        "default", client.V1Secret(metadata=client.V1ObjectMeta(name="audited"), string_data={"token": value})
+    )
+    rbac = client.RbacAuthorizationV1Api(cluster.api())
+    rbac.create_namespaced_role(
+        "default",
+        client.V1Role(
+            metadata=client.V1ObjectMeta(name="audited"),
+            rules=[client.V1PolicyRule(api_groups=[""], resources=["pods"], verbs=["get"])],
+        ),
+    )
+    api.create_namespaced_config_map(
+        "default", client.V1ConfigMap(metadata=client.V1ObjectMeta(name="audited"), data={"k": "v"})
+    )
+    events = audit_events(cluster)
+
+    def created(resource):
+        (event,) = [
+            e
+            for e in events
+            if e["verb"] == "create"
+            and e.get("objectRef", {}).get("resource") == resource
+            and e.get("objectRef", {}).get("name") == "audited"
+            and e["stage"] == "ResponseComplete"
+        ]
+        return event
+
+    assert created("secrets")["level"] == "Metadata"
+    assert "requestObject" not in created("secrets")
+    assert created("configmaps")["level"] == "Metadata"
+    role = created("roles")
+    assert role["level"] == "RequestResponse"
+    assert role["requestObject"]["rules"][0]["resources"] == ["pods"]
+    assert "responseObject" in role
+    assert value not in json.dumps(events)
+    assert not [e for e in events if e["stage"] == "RequestReceived"]  # omitted stage
+
+
+def privileged_pod(name):
+    return client.V1Pod(
+        metadata=client.V1ObjectMeta(name=name),
+        spec=client.V1PodSpec(
+            containers=[
+                client.V1Container(
+                    name="c",
+                    image="registry.example/app:1.0",
+                    security_context=client.V1SecurityContext(privileged=True),
+                )
+            ]
+        ),
+    )
+
+
+def test_pod_security_rejects_a_privileged_pod_at_the_default_level(cluster):
+    api = core(cluster)
+    api.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name="psa-default")))
+    with pytest.raises(ApiException) as denied:
+        api.create_namespaced_pod("psa-default", privileged_pod("privileged"))
+    assert denied.value.status == 403
+    message = json.loads(denied.value.body)["message"]
+    assert 'violates PodSecurity "baseline:latest": privileged' in message
+
+
+def test_exempt_namespaces_admit_a_privileged_pod(cluster):
+    created = core(cluster).create_namespaced_pod("kube-system", privileged_pod("privileged-exempt"))
+    assert created.metadata.name == "privileged-exempt"
+
+
+def test_anonymous_requests_reach_only_the_health_endpoints(cluster):
+    for path in ("/livez", "/readyz", "/healthz"):
+        assert cluster.anonymous(path) == (200, "ok"), path
+    for path in ("/api", "/api/v1/namespaces", "/version", "/metrics", "/api/v1/namespaces/default/secrets"):
+        status, _ = cluster.anonymous(path)
+        assert status in (401, 403), path
+
+
+def test_anonymous_join_discovery_reads_cluster_info_and_nothing_else(cluster):
+    status, body = cluster.anonymous("/api/v1/namespaces/kube-public/configmaps/cluster-info")
+    assert status == 200, body
+    cluster_info = json.loads(body)
+    kubeconfig = yaml.safe_load(cluster_info["data"]["kubeconfig"])
+    assert kubeconfig["clusters"][0]["cluster"]["server"] == cluster.server
+    for path in (
+        "/api/v1/namespaces/kube-public/configmaps",
+        "/api/v1/namespaces/kube-public/configmaps/other",
+        "/api/v1/namespaces/kube-system/configmaps/kubeadm-config",
+    ):
+        status, _ = cluster.anonymous(path)
+        assert status in (401, 403), path
+
+
+def test_api_server_runs_the_hardening_flags(cluster):
+    argv = cluster.control_plane.processes()["kube-apiserver"]
+    flags = dict(a[2:].split("=", 1) for a in argv[1:] if a.startswith("--") and "=" in a)
+    plugins = flags["enable-admission-plugins"].split(",")
+    assert {"NodeRestriction", "EventRateLimit", "DenyServiceExternalIPs"} <= set(plugins)
+    assert flags["authentication-config"] == "/etc/kubernetes/apiserver/authentication.yaml"
+    assert flags["encryption-provider-config"] == "/etc/kubernetes/apiserver/encryption.yaml"
+    assert flags["encryption-provider-config-automatic-reload"] == "true"
+    assert flags["profiling"] == "false"
+    assert flags["authorization-mode"] == "Node,RBAC"
+    assert "anonymous-auth" not in flags  # the authentication configuration decides
+
+
+def node_client(cluster):
+    """The node's own credentials: the kubelet.conf kubeadm wrote on the control plane."""
+    return client.CoreV1Api(cluster.node_api_client())
+
+
+def test_node_restriction_stops_a_node_changing_another_node(cluster):
+    core(cluster).create_node(client.V1Node(metadata=client.V1ObjectMeta(name="other-node")))
+    node = node_client(cluster)
+    patch = {"metadata": {"labels": {"homelab.k8s/forged": "true"}}}
+    with pytest.raises(ApiException) as denied:
+        node.patch_node("other-node", patch)
+    assert denied.value.status == 403
+    message = json.loads(denied.value.body)["message"]
+    assert 'node "k8s-master-01" is not allowed to modify node "other-node"' in message
+    node.patch_node("k8s-master-01", patch)  # its own Node: allowed
+
+
+def test_event_rate_limit_answers_429_past_its_burst(cluster):
+    api = core(cluster)
+    statuses = []
+
+    def burst(worker):
+        for i in range(100):
+            event = client.CoreV1Event(
+                metadata=client.V1ObjectMeta(name=f"burst-{worker}-{i}"),
+                involved_object=client.V1ObjectReference(kind="Pod", name="x", namespace="default"),
+                reason="Test",
+                message="rate limit",
+                type="Normal",
+            )
+            try:
+                api.create_namespaced_event("default", event)
+                statuses.append(201)
+            except ApiException as error:
+                statuses.append(error.status)
+
+    threads = [threading.Thread(target=burst, args=(w,)) for w in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert statuses.count(429) > 0, statuses
+    assert statuses.count(201) >= 100  # the burst of the Server limit passes
+
+
+PROBE = """
+import base64, json, ssl, sys, urllib.request, urllib.error, yaml, tempfile, os
+cfg = yaml.safe_load(open('/etc/kubernetes/admin.conf'))
+user = cfg['users'][0]['user']
+pem = tempfile.NamedTemporaryFile('wb', delete=False)
+pem.write(base64.b64decode(user['client-certificate-data']) + b'\\n' + base64.b64decode(user['client-key-data']))
+pem.close()
+ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+ctx.load_cert_chain(pem.name); os.unlink(pem.name)
+out = {}
+for port in (10257, 10259):
+    for path in ('/healthz', '/debug/pprof/'):
+        try:
+            out[f'{port}{path}'] = urllib.request.urlopen(f'https://127.0.0.1:{port}{path}', context=ctx).status
+        except urllib.error.HTTPError as e:
+            out[f'{port}{path}'] = e.code
+print(json.dumps(out))
+"""
+
+
+def test_controller_manager_and_scheduler_serve_on_localhost_without_profiling(cluster):
+    host = cluster.control_plane
+    listening = host.exec("ss", "-Hltn").stdout.split("\n")
+    local = {line.split()[3] for line in listening if line.strip()}
+    for port in ("10257", "10259"):
+        bound = [a for a in local if a.rsplit(":", 1)[1] == port]
+        assert bound == ["127.0.0.1:" + port], (port, local)
+    answers = json.loads(host.exec("python3", "-c", PROBE).stdout)
+    assert answers == {
+        "10257/healthz": 200,
+        "10257/debug/pprof/": 404,
+        "10259/healthz": 200,
+        "10259/debug/pprof/": 404,
+    }
+
+
+def test_an_unfinished_init_is_reset_and_run_again(cluster):
+    failed = cluster.failed_init
+    assert failed.returncode != 0
+    assert "TASK [homelab.k8s.kubernetes : Run kubeadm init]" in failed.stdout
+    assert "the kubelet" in failed.stdout  # kubeadm's own reason: no kubelet answered
+    reset = cluster.first_run.task("homelab.k8s.kubernetes : Reset what the unfinished init left behind")
+    assert "changed: [k8s-master-01]" in reset, reset
+    assert cluster.control_plane.read("/etc/kubernetes/kubeadm/init-state").strip() == "complete"
