@@ -10,7 +10,7 @@ from playbook_runner import ansible_playbook
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[2]
-PLAYBOOK = HERE / "render.yml"
+PLAYBOOK = REPO / "playbooks" / "policies.yml"
 BIN = REPO / ".cache" / "bin"
 REGO_SOURCES = REPO / "roles" / "policies" / "files" / "gatekeeper"
 REGO_TESTS = REPO / "tests" / "policies" / "rego"
