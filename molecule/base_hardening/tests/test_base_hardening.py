@@ -5,6 +5,7 @@ import re
 import pytest
 
 BLACKLIST = ["cramfs", "freevxfs", "hfs", "hfsplus", "jffs2", "udf", "usb-storage", "dccp", "sctp", "rds", "tipc"]
+PROTOCOLS = ["n-hdlc", "ax25", "netrom", "x25", "rose", "decnet", "econet", "af_802154", "ipx", "appletalk", "atm"]
 
 
 def has_line(host, path, pattern):
@@ -40,9 +41,14 @@ def test_sshd_runs_the_hardened_configuration(host):
         "maxauthtries": "3",
         "logingracetime": "30",
         "clientaliveinterval": "300",
-        "clientalivecountmax": "3",
+        "clientalivecountmax": "2",
+        "maxsessions": "2",
         "x11forwarding": "no",
         "disableforwarding": "yes",
+        "allowtcpforwarding": "no",
+        "allowagentforwarding": "no",
+        "compression": "no",
+        "tcpkeepalive": "no",
         "allowgroups": "sudo",
         "banner": "/etc/issue.net",
     }
@@ -89,7 +95,7 @@ def test_kernel_parameters_keep_kubernetes_working(host):
 
 def test_unused_modules_blocked_and_kubernetes_modules_kept(host):
     conf = host.file("/etc/modprobe.d/homelab-hardening.conf").content_string
-    for module in BLACKLIST:
+    for module in BLACKLIST + PROTOCOLS:
         assert f"install {module} /bin/false" in conf
         assert f"blacklist {module}" in conf
     assert not re.search(r"^(install|blacklist) (overlay|br_netfilter)\b", conf, re.M)
@@ -150,6 +156,8 @@ def test_new_accounts_get_the_password_policy(host):
     defs = host.file("/etc/login.defs").content_string
     for line in ["PASS_MAX_DAYS\t\t365", "PASS_MIN_DAYS\t\t1", "UMASK\t\t\t027", "ENCRYPT_METHOD\t\tYESCRYPT"]:
         assert line in defs
+    for line in ["YESCRYPT_COST_FACTOR\t5", "SHA_CRYPT_MIN_ROUNDS\t65536", "SHA_CRYPT_MAX_ROUNDS\t65536"]:
+        assert line in defs
     assert host.run("useradd --defaults").stdout.count("INACTIVE=45") == 1
     # shadow's tools read the file without complaining about unknown keywords.
     assert host.run("useradd --defaults").stderr == ""
@@ -176,3 +184,29 @@ def test_core_dumps_off_journal_kept_time_synchronised_banner(host):
     assert not re.search(r"\\[mrsv]|Debian", issue)
     assert has_line(host, "/etc/profile.d/homelab-tmout.sh", "^readonly TMOUT=900$")
     assert has_line(host, "/etc/default/grub.d/homelab-apparmor.cfg", "apparmor=1 security=apparmor")
+
+
+def test_aide_watches_the_system_but_not_what_kubernetes_churns(host):
+    assert host.package("aide").is_installed
+    conf = host.file("/etc/aide/aide.conf.d/99_homelab_kubernetes").content_string
+    for path in ["/var/lib/containerd", "/var/log/pods", "/var/lib/kubelet/pods", "/var/lib/etcd"]:
+        assert f"\n!{path}\n" in conf
+    assert "/usr/sbin/auditctl p+i+n+u+g+s+b+acl+xattrs+sha512" in conf
+    # AIDE itself accepts the whole configuration, the drop-in included.
+    check = host.run("aide --config /etc/aide/aide.conf --config-check")
+    assert check.rc == 0, check.stdout + check.stderr
+    assert host.service("dailyaidecheck.timer").is_enabled
+    # The database is built by a oneshot unit in the background: it runs or has finished, never failed.
+    state = host.run("systemctl show --property=ActiveState,Result homelab-aide-init.service").stdout
+    assert re.search(r"^ActiveState=(active|activating)$", state, re.M), state
+    assert "Result=success" in state
+
+
+def test_lynis_suggested_tools(host):
+    for package in ["needrestart", "debsums", "acct", "sysstat"]:
+        assert host.package(package).is_installed, package
+    assert has_line(host, "/etc/needrestart/conf.d/homelab.conf", r"^\$nrconf\{restart\} = 'l';$")
+    assert has_line(host, "/etc/default/sysstat", '^ENABLED="true"$')
+    # Process accounting needs the host kernel: skipped by its container condition, not failed.
+    drop_in = "/etc/systemd/system/acct.service.d/homelab-container.conf"
+    assert has_line(host, drop_in, "^ConditionVirtualization=!container$")

@@ -7,6 +7,7 @@ cis_waivers.yml; the score before hardening comes from prepare.yml.
 import json
 import os
 import subprocess
+import time
 from pathlib import Path
 
 import yaml
@@ -34,8 +35,19 @@ def summary(report):
     return f"{report['score']}% {report['counts']}"
 
 
+def wait_for_aide_database(host, seconds=600):
+    """The role builds the AIDE database in the background (homelab-aide-init.service): wait until it exists."""
+    deadline = time.monotonic() + seconds
+    while not host.file("/var/lib/aide/aide.db").exists:
+        state = host.run("systemctl show --property=ActiveState,Result homelab-aide-init.service").stdout
+        assert "Result=success" in state, state
+        assert time.monotonic() < deadline, "no AIDE database after %d s: %s" % (seconds, state)
+        time.sleep(5)
+
+
 def test_level1_fails_only_the_waivers(host):
     name = host.backend.name
+    wait_for_aide_database(host)
     after = audit(name)
     before_file = EPHEMERAL / f"cis-before-{name}.json"
     before = summary(json.loads(before_file.read_text())) if before_file.exists() else "not recorded"

@@ -55,7 +55,9 @@ def test_container_limits_are_skipped_with_reason(report):
     for control_id in ("1.1.2.1.1", "1.4.2", "6.2.1.2"):
         result = status(report, control_id)
         assert result["status"] == "SKIP"
-        assert result["actual"].startswith("container: ")
+        # the SKIP names what showed the container: podman leaves /run/.containerenv
+        assert result["actual"].startswith("container (podman (/run/.containerenv)"), result["actual"]
+    assert "podman (/run/.containerenv)" in report["container_reason"]
     assert status(report, "1.1.1.6")["actual"] == "skipped: overlayfs is what container runtimes use"
 
 
