@@ -2,9 +2,10 @@
 # Build the Go components of the cluster and of the test harness from the Go module proxy, at
 # the versions pinned in scripts/components.txt, and link them into .cache/bin.
 #
-# Binaries are kept per name and version in a cache shared by every checkout on this machine
-# ($HOMELAB_COMPONENTS_CACHE, default ~/.cache/homelab-k8s/components), so a fresh clone costs
-# seconds; a binary is built only when its pinned version is not there yet.
+# Binaries are kept per name, version and recipe (a hash of the table line) in a cache shared
+# by every checkout on this machine ($HOMELAB_COMPONENTS_CACHE, default
+# ~/.cache/homelab-k8s/components), so a fresh clone costs seconds; a binary is built only when
+# its pinned version or the way it is built changed.
 #
 # k8s.io/kubernetes cannot be `go install`ed: its go.mod replaces the k8s.io staging modules with
 # directories of its own repository. As Kubernetes documents for using it as a module, a
@@ -39,7 +40,8 @@ role_default() {
   echo "$line"
 }
 
-# build_kubernetes VERSION NAME...: the k8s.io/kubernetes commands NAME at VERSION.
+# build_kubernetes VERSION NAME...: the k8s.io/kubernetes commands NAME at VERSION, into the
+# cache directories keys[NAME].
 build_kubernetes() {
   local version="$1"; shift
   local src="$cache/src/kubernetes-$version" gomod staging minor major pkgs=() name
@@ -77,16 +79,18 @@ build_kubernetes() {
   rm -rf "$out" && mkdir -p "$out"
   (cd "$src" && go build -trimpath -ldflags "$ldflags" -o "$out/" "${pkgs[@]}")
   for name in "$@"; do
-    mkdir -p "$cache/$name/$version"
-    mv "$out/$name" "$cache/$name/$version/$name"
+    mkdir -p "$cache/$name/${keys[$name]}"
+    mv "$out/$name" "$cache/$name/${keys[$name]}/$name"
   done
 }
 
-# build_module NAME VERSION PACKAGE LDFLAGS: PACKAGE at VERSION, named NAME. It is built in a
+# build_module NAME VERSION PACKAGE LDFLAGS: PACKAGE at VERSION, named NAME, into the cache
+# directory keys[NAME] ({version} and {semver} in LDFLAGS: the version with and without v). It is built in a
 # throwaway module that requires it (`go install pkg@version` refuses modules whose go.mod has
 # replace directives, as etcd's have; a dependency's replace directives do not apply there).
 build_module() {
   local name="$1" version="$2" package="$3" ldflags="${4//\{version\}/$2}"
+  ldflags="${ldflags//\{semver\}/${2#v}}"
   local src="$cache/src/$name-$version"
   rm -rf "$src" && mkdir -p "$src"
   (
@@ -95,24 +99,26 @@ build_module() {
     go get "$package@$version" >"$src/get.log" 2>&1 || { cat "$src/get.log" >&2; exit 1; }
     go build -trimpath -ldflags "-s -w $ldflags" -o "$src/$name" "$package"
   )
-  mkdir -p "$cache/$name/$version"
-  mv "$src/$name" "$cache/$name/$version/$name"
+  mkdir -p "$cache/$name/${keys[$name]}"
+  mv "$src/$name" "$cache/$name/${keys[$name]}/$name"
 }
 
 wanted=" $* "
 declare -A kubernetes=()  # version -> names still to build
+declare -A keys=()  # name -> cache directory: <version>-<hash of the table line's recipe>
 entries=()
 while read -r name version package ldflags; do
   [[ -z "$name" || "$name" == \#* ]] && continue
   [ "$#" -eq 0 ] || [[ "$wanted" == *" $name "* ]] || continue
   if [[ "$version" == role:* ]]; then version="$(role_default "${version#role:}")" || exit 1; fi
-  entries+=("$name $version")
-  [ -x "$cache/$name/$version/$name" ] && continue
+  keys[$name]="$version-$(printf '%s %s' "$package" "${ldflags:-}" | sha256sum | cut -c1-8)"
+  entries+=("$name")
+  [ -x "$cache/$name/${keys[$name]}/$name" ] && continue
   case "$package" in
     k8s.io/kubernetes/cmd/*) kubernetes[$version]+=" $name" ;;
     *)
       lock "$name"
-      if [ ! -x "$cache/$name/$version/$name" ]; then
+      if [ ! -x "$cache/$name/${keys[$name]}/$name" ]; then
         start=$SECONDS
         echo "building $name $version"
         build_module "$name" "$version" "$package" "${ldflags:-}"
@@ -126,7 +132,7 @@ for version in "${!kubernetes[@]}"; do
   read -r -a names <<<"${kubernetes[$version]}"
   lock "kubernetes-$version"
   missing=()
-  for name in "${names[@]}"; do [ -x "$cache/$name/$version/$name" ] || missing+=("$name"); done
+  for name in "${names[@]}"; do [ -x "$cache/$name/${keys[$name]}/$name" ] || missing+=("$name"); done
   [ "${#missing[@]}" -gt 0 ] || continue
   start=$SECONDS
   echo "building ${missing[*]} $version"
@@ -134,8 +140,7 @@ for version in "${!kubernetes[@]}"; do
   echo "built ${missing[*]} $version in $((SECONDS - start))s"
 done
 
-for entry in "${entries[@]}"; do
-  read -r name version <<<"$entry"
-  ln -sfn "$cache/$name/$version/$name" "$bin/$name"
+for name in "${entries[@]}"; do
+  ln -sfn "$cache/$name/${keys[$name]}/$name" "$bin/$name"
 done
 echo "components in .cache/bin: ${#entries[@]} (cache $cache)"

@@ -62,6 +62,7 @@ write_inventory() {
 
 up() {
   "$root/scripts/build-images.sh" >/dev/null
+  "$root/scripts/containerd-release.sh" "$root/.cache/containerd-release" >/dev/null
   for h in "${control_plane[@]}" "${workers[@]}"; do start_host "$h"; done
   for h in "${control_plane[@]}" "${workers[@]}"; do wait_for_systemd "$h"; done
   write_inventory

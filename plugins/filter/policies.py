@@ -327,11 +327,13 @@ def _policy(namespace, name, pods, policy_types, rules, reason=None):
     metadata = {"name": name, "namespace": namespace, "labels": dict(MANAGED_BY)}
     if reason:
         metadata["annotations"] = {REASON_ANNOTATION: str(reason)}
+    # A policy type without rules denies that direction. No empty rule list is written: the API
+    # server drops it, and an applied object would then differ from its source on every run.
     spec = {"podSelector": _selector(pods), "policyTypes": policy_types}
-    if "Ingress" in policy_types:
-        spec["ingress"] = rules.get("ingress", [])
-    if "Egress" in policy_types:
-        spec["egress"] = rules.get("egress", [])
+    if "Ingress" in policy_types and rules.get("ingress"):
+        spec["ingress"] = rules["ingress"]
+    if "Egress" in policy_types and rules.get("egress"):
+        spec["egress"] = rules["egress"]
     return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": metadata, "spec": spec}
 
 

@@ -119,9 +119,9 @@ def component_version(name):
 class TestHost:
     """One systemd test host with the components mounted at /usr/local/bin."""
 
-    def __init__(self, name, publish=(), network="slirp4netns"):
+    def __init__(self, name, publish=(), network="slirp4netns", hostname=None):
         self.name = PREFIX + name
-        self.hostname = name
+        self.hostname = hostname or name
         mounts = []
         for component in COMPONENTS:
             real = (BIN / component).resolve(strict=True)
@@ -133,7 +133,7 @@ class TestHost:
             "--name",
             self.name,
             "--hostname",
-            name,
+            self.hostname,
             "--systemd",
             "always",
             "--network",

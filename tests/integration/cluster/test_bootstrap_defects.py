@@ -133,6 +133,28 @@ def test_a_new_encryption_provider_keeps_the_old_one_to_read(cluster):
     rerun = cluster.run_role("--tags", "kubernetes_config", "-e", "kubernetes_encryption_provider=aescbc")
     assert rerun.recap(CP)["changed"] == 0, rerun.stdout[-4000:]
     assert encryption_config(cluster)["resources"][0]["providers"] == providers
+    # back to the default provider, for the tests after this one: a third key, the others kept to read
+    back = cluster.run_role("--tags", "kubernetes_config")
+    assert back.returncode == 0, back.stdout[-4000:]
+    assert [next(iter(p)) for p in encryption_config(cluster)["resources"][0]["providers"]] == [
+        "secretbox",
+        "aescbc",
+        "secretbox",
+        "identity",
+    ]
+
+
+# 8. The OS hostname is the node name
+
+
+def test_a_host_called_otherwise_than_its_node_is_refused_before_any_change(cluster):
+    run = cluster.run_role("--limit", "k8s-worker-02", "-e", "kubernetes_node_name=worker-two")
+    assert run.returncode != 0
+    assert (
+        "k8s-worker-02: the host is called 'k8s-worker-02' but its node would be 'worker-two': set the hostname "
+        "(hostnamectl set-hostname worker-two) or kubernetes_node_name=k8s-worker-02." in run.stdout
+    )
+    assert run.recap("k8s-worker-02")["changed"] == 0
 
 
 # 5. A failed kubeadm init is never retried: see test_control_plane.test_an_unfinished_init_is_reset_and_run_again

@@ -38,6 +38,7 @@ def test_the_worker_joined_with_its_duty(cluster):
     assert "node-role.kubernetes.io/worker" in worker.metadata.labels
     taints = {(t.key, t.value, t.effect) for t in worker.spec.taints or []}
     assert ("homelab.k8s/dedicated", "ci-registry", "NoSchedule") in taints
+    assert "hostname-override" not in cluster.worker.read("/var/lib/kubelet/kubeadm-flags.env")  # CIS 4.2.7
     kubelet_conf = yaml.safe_load(cluster.worker.read("/etc/kubernetes/kubelet.conf"))
     assert kubelet_conf["users"][0]["user"]["client-certificate"] == "/var/lib/kubelet/pki/kubelet-client-current.pem"
     assert cluster.worker.exec("test", "-e", "/etc/kubernetes/bootstrap-kubelet.conf", check=False).returncode != 0

@@ -64,7 +64,7 @@ def assert_valid_secrets(harbor, secrets):
     for secret in secrets:
         kubernetes_validate.validate(secret, KUBERNETES_VERSION, strict=True)
         assert secret["type"] == "kubernetes.io/dockerconfigjson"
-        assert secret["metadata"]["namespace"] == "arc-runners"
+        assert secret["metadata"]["namespace"] == "cicd-runners"
         auths = json.loads(base64.b64decode(secret["data"][".dockerconfigjson"]))["auths"]
         login = auths["harbor.example.test"]
         stored = robots[login["username"].removeprefix("robot$")]
@@ -138,5 +138,5 @@ def test_no_robot_secret_is_issued_when_its_secret_cannot_be_stored(harbor, play
     # no cluster here: the namespace lookup fails, so the robots must not be created
     result = playbook(harbor_registries_enabled=False, harbor_projects_enabled=False, harbor_secrets_apply=True)
     assert result["rc"] != 0
-    assert "namespace arc-runners:" in result["output"] and "No robot is created or rotated" in result["output"]
+    assert "namespace cicd-runners:" in result["output"] and "No robot is created or rotated" in result["output"]
     assert harbor.requests == []

@@ -11,6 +11,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 import yaml
+from kubernetes_render import TAGS, make_ca, run_render, write_inventory
 from schemas import validate
 
 pytestmark = pytest.mark.slow
@@ -406,6 +407,19 @@ def test_configuration_files_are_private(rendered):
 
 
 # Calico
+
+
+def test_calico_pool_follows_the_clusters_pod_network(tmp_path):
+    """One source: a pod network set for the kubernetes role alone is Calico's pool too."""
+    inventory = write_inventory(tmp_path / "inventory", "production")
+    root = tmp_path / "root"
+    make_ca(root / "ca")
+    run_render(inventory, root, TAGS["production"], "--limit", CP, "-e", "kubernetes_pod_cidr=10.100.0.0/16")
+    calico = [d for d in yaml.safe_load_all((root / "calico" / "calico-resources.yaml").read_text()) if d]
+    installation = next(d for d in calico if d["kind"] == "Installation")
+    assert [p["cidr"] for p in installation["spec"]["calicoNetwork"]["ipPools"]] == ["10.100.0.0/16"]
+    init = [d for d in yaml.safe_load_all((root / CP / "etc/kubernetes/kubeadm/init.yaml").read_text()) if d]
+    assert next(d for d in init if d["kind"] == "ClusterConfiguration")["networking"]["podSubnet"] == "10.100.0.0/16"
 
 
 def test_calico_pool_and_encapsulation(rendered):

@@ -141,7 +141,7 @@ def test_counts(rendered):
 def test_every_namespace_denies_by_default_and_has_quota_and_limits(rendered):
     for namespace in MANAGED:
         deny = rendered.get("NetworkPolicy", "default-deny", namespace)["spec"]
-        assert deny == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"], "ingress": [], "egress": []}
+        assert deny == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
         assert rendered.get("ResourceQuota", "quota", namespace)["spec"]["hard"]["limits.memory"]
         assert rendered.get("LimitRange", "limits", namespace)["spec"]["limits"][0]["type"] == "Container"
         assert rendered.get("ServiceAccount", "default", namespace)["automountServiceAccountToken"] is False

@@ -147,7 +147,7 @@ def test_default_deny_in_every_namespace_and_nothing_else_without_flows():
         ("b", "default-deny"),
     ]
     deny = objects[0]["spec"]
-    assert deny == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"], "ingress": [], "egress": []}
+    assert deny == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
 
 
 def test_same_namespace_traffic_allowed_by_default():
