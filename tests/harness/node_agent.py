@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """The part of a kubelet that kubeadm and the kubernetes role rely on, for test hosts where no
 kubelet can run (no container runtime, no images, no nested containers).
 
@@ -120,8 +119,14 @@ class StaticPods:
                 self.running[name] = (digest, self._start(name, pod))
 
     def stop_all(self):
-        for _, processes in self.running.values():
+        for processes in (entry[1] for entry in self.running.values()):
             self._stop(processes)
+
+
+def split_once(text, separator):
+    """'a=b' -> ('a', 'b'); 'a' -> ('a', '')."""
+    head, found, tail = text.partition(separator)
+    return head, tail if found else ""
 
 
 def kubeadm_flags():
@@ -262,12 +267,12 @@ class Node:
     def _node_body(self, flags):
         labels = {"kubernetes.io/hostname": self.name, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64"}
         for pair in filter(None, flags.get("node-labels", "").split(",")):
-            key, _, value = pair.partition("=")
+            key, value = split_once(pair, "=")
             labels[key] = value
         taints = []
         for taint in filter(None, flags.get("register-with-taints", "").split(",")):
-            key_value, _, effect = taint.partition(":")
-            key, _, value = key_value.partition("=")
+            key_value, effect = split_once(taint, ":")
+            key, value = split_once(key_value, "=")
             taints.append({"key": key, "effect": effect, **({"value": value} if value else {})})
         return {
             "apiVersion": "v1",
@@ -342,7 +347,7 @@ class Node:
         if self.client is None:
             self.client = ApiClient(KUBELET_CONF)
         address = flags.get("node-ip", "127.0.0.1")
-        status, _ = self.client.request("GET", f"/api/v1/nodes/{self.name}")
+        status = self.client.request("GET", f"/api/v1/nodes/{self.name}")[0]
         if status == 404:
             status, body = self.client.request("POST", "/api/v1/nodes", self._node_body(flags))
             log(f"registered node {self.name}: HTTP {status} {body.get('message', '')}")

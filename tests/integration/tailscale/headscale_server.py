@@ -298,7 +298,7 @@ class Tailscaled:
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     sub = parser.add_subparsers(dest="command", required=True)
     start = sub.add_parser("start", help="start headscale in DIR in the background; print its details as JSON")
     start.add_argument("dir")
