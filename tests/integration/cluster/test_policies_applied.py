@@ -6,6 +6,7 @@ proven with opa and gator in tests/integration/policies; here the role must refu
 """
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -78,6 +79,24 @@ def test_a_pod_without_resources_gets_the_namespace_defaults(cluster, applied):
     container = next(item for item in limit_range.spec.limits if item.type == "Container")
     assert resources.limits == container.default
     assert resources.requests == container.default_request
+
+
+def test_the_quota_refuses_a_pod_over_it(cluster, applied):
+    api = client.CoreV1Api(cluster.api())
+    namespace = "cicd-registry"
+    # The quota admits pods once the controller manager has counted what the namespace uses.
+    deadline = time.monotonic() + 60
+    while not (api.read_namespaced_resource_quota("quota", namespace).status or client.V1ResourceQuotaStatus()).hard:
+        assert time.monotonic() < deadline, "the quota's status was never filled in"
+        time.sleep(1)
+    hard = api.read_namespaced_resource_quota("quota", namespace).status.hard
+    assert hard["requests.cpu"] == "4"
+    resources = client.V1ResourceRequirements(requests={"cpu": "3"}, limits={"cpu": "4"})
+    api.create_namespaced_pod(namespace, pod("within-quota", resources=resources))
+    with pytest.raises(ApiException) as denied:
+        api.create_namespaced_pod(namespace, pod("over-quota", resources=resources))
+    assert denied.value.status == 403
+    assert "exceeded quota: quota, requested: limits.cpu=4,requests.cpu=3" in json.loads(denied.value.body)["message"]
 
 
 def test_default_service_accounts_mount_no_token(cluster, applied):
