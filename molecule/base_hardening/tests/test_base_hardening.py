@@ -96,7 +96,9 @@ def test_kernel_parameters_keep_kubernetes_working(host):
 def test_unused_modules_blocked_and_kubernetes_modules_kept(host):
     conf = host.file("/etc/modprobe.d/homelab-hardening.conf").content_string
     for module in BLACKLIST + PROTOCOLS:
-        assert f"install {module} /bin/false" in conf
+        # lynis recognises only /bin/true for network protocols; CIS accepts both
+        form = "/bin/true" if module in [*PROTOCOLS, "dccp", "sctp", "rds", "tipc"] else "/bin/false"
+        assert f"install {module} {form}" in conf
         assert f"blacklist {module}" in conf
     assert not re.search(r"^(install|blacklist) (overlay|br_netfilter)\b", conf, re.M)
 
@@ -203,7 +205,8 @@ def test_aide_watches_the_system_but_not_what_kubernetes_churns(host):
 
 
 def test_lynis_suggested_tools(host):
-    for package in ["needrestart", "debsums", "acct", "sysstat"]:
+    tools = ["needrestart", "debsums", "acct", "sysstat", "apt-show-versions", "apt-listchanges"]
+    for package in tools:
         assert host.package(package).is_installed, package
     assert has_line(host, "/etc/needrestart/conf.d/homelab.conf", r"^\$nrconf\{restart\} = 'l';$")
     assert has_line(host, "/etc/default/sysstat", '^ENABLED="true"$')
