@@ -4,7 +4,7 @@ import pytest
 from ansible_collections.homelab.k8s.plugins.module_utils.cis import engine
 from ansible_collections.homelab.k8s.plugins.module_utils.cis.host import Host
 
-BOOT_IDS = {"1.3.1.2", "1.4.1", "1.4.2", "6.2.1.3", "6.2.1.4"}
+BOOT_IDS = frozenset({"1.3.1.2", "1.4.1", "1.4.2", "6.2.1.3", "6.2.1.4"})
 NO_GRUB = (
     "not applicable: no GRUB boot loader: no grub package and no /boot/grub/grub.cfg "
     "(a container, firmware that boots the kernel directly such as a Raspberry Pi, or an EFI stub)"
@@ -12,10 +12,10 @@ NO_GRUB = (
 GRUB_CFG = """set superusers="root"
 password_pbkdf2 root grub.pbkdf2.sha512.10000.AA
 menuentry 'Debian GNU/Linux' {
-	linux	/boot/vmlinuz-6.1.0-28-amd64 root=UUID=x quiet apparmor=1 security=apparmor audit=1 audit_backlog_limit=%s
+\tlinux\t/boot/vmlinuz-6.1.0-28-amd64 root=UUID=x quiet apparmor=1 security=apparmor audit=1 audit_backlog_limit=%s
 }
 menuentry 'Debian GNU/Linux (recovery mode)' {
-	linux	/boot/vmlinuz-6.1.0-28-amd64 root=UUID=x ro single apparmor=1 security=apparmor audit=1%s
+\tlinux\t/boot/vmlinuz-6.1.0-28-amd64 root=UUID=x ro single apparmor=1 security=apparmor audit=1%s
 }
 """
 
