@@ -16,7 +16,6 @@ __metaclass__ = type
 import contextlib
 import glob
 import grp
-import gzip
 import os
 import pwd
 import re
@@ -580,6 +579,8 @@ class Host:
     def _kernel_config(self, source):
         full = self.resolve(source)
         if source.endswith(".gz"):
+            import gzip  # only /proc/config.gz needs it: keep the module's start fast
+
             with gzip.open(full, "rb") as handle:
                 text = handle.read().decode("utf-8", "replace")
         else:

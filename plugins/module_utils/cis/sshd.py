@@ -25,7 +25,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import ipaddress
 import re
 
 SSH_DIR = "/etc/ssh/"
@@ -216,6 +215,8 @@ def pattern_match(values, patterns, ignore_case=False):
 
 def address_match(address, patterns):
     """addr_match_list(): CIDR blocks or wildcard patterns, `!` negates."""
+    import ipaddress  # only sshd_config with Match Address needs it: keep the module's start fast
+
     found = False
     addr = ipaddress.ip_address(address)
     for pattern in patterns.split(","):
