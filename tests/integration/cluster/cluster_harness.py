@@ -84,6 +84,25 @@ WantedBy=multi-user.target
 """
 
 
+def pod(name, privileged=False, resources=None):
+    """A one-container Pod object (the test hosts run no pods: admission is what is tested)."""
+    from kubernetes import client
+
+    return client.V1Pod(
+        metadata=client.V1ObjectMeta(name=name),
+        spec=client.V1PodSpec(
+            containers=[
+                client.V1Container(
+                    name="c",
+                    image="harbor.example/app:1.0",
+                    security_context=client.V1SecurityContext(privileged=True) if privileged else None,
+                    resources=resources,
+                )
+            ]
+        ),
+    )
+
+
 def podman(*args, check=True, input_text=None, timeout=300, text=True):
     env = {**os.environ, **ENV}
     return subprocess.run(

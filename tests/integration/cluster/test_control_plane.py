@@ -7,6 +7,7 @@ import threading
 
 import pytest
 import yaml
+from cluster_harness import pod
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
@@ -113,33 +114,18 @@ def test_audit_log_levels_and_no_secret_bodies(cluster):
     assert not [e for e in events if e["stage"] == "RequestReceived"]  # omitted stage
 
 
-def privileged_pod(name):
-    return client.V1Pod(
-        metadata=client.V1ObjectMeta(name=name),
-        spec=client.V1PodSpec(
-            containers=[
-                client.V1Container(
-                    name="c",
-                    image="registry.example/app:1.0",
-                    security_context=client.V1SecurityContext(privileged=True),
-                )
-            ]
-        ),
-    )
-
-
 def test_pod_security_rejects_a_privileged_pod_at_the_default_level(cluster):
     api = core(cluster)
     api.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name="psa-default")))
     with pytest.raises(ApiException) as denied:
-        api.create_namespaced_pod("psa-default", privileged_pod("privileged"))
+        api.create_namespaced_pod("psa-default", pod("privileged", privileged=True))
     assert denied.value.status == 403
     message = json.loads(denied.value.body)["message"]
     assert 'violates PodSecurity "baseline:latest": privileged' in message
 
 
 def test_exempt_namespaces_admit_a_privileged_pod(cluster):
-    created = core(cluster).create_namespaced_pod("kube-system", privileged_pod("privileged-exempt"))
+    created = core(cluster).create_namespaced_pod("kube-system", pod("privileged-exempt", privileged=True))
     assert created.metadata.name == "privileged-exempt"
 
 

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+from cluster_harness import pod
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
@@ -44,22 +45,6 @@ def test_a_second_run_and_check_mode_change_nothing(cluster, applied):
     check = run_policies(cluster, "--check")
     assert check.returncode == 0, check.stdout[-4000:]
     assert check.recap("k8s-master-01")["changed"] == 0
-
-
-def pod(name, privileged=False, resources=None):
-    return client.V1Pod(
-        metadata=client.V1ObjectMeta(name=name),
-        spec=client.V1PodSpec(
-            containers=[
-                client.V1Container(
-                    name="c",
-                    image="harbor.example/app:1.0",
-                    security_context=client.V1SecurityContext(privileged=privileged) if privileged else None,
-                    resources=resources,
-                )
-            ]
-        ),
-    )
 
 
 def test_restricted_namespaces_reject_a_privileged_pod(cluster, applied):
