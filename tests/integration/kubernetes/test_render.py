@@ -98,42 +98,39 @@ def test_kubeadm_accepts_every_configuration(rendered):
         assert "ok" in result.stdout, (path, result.stdout)
 
 
-# What kubeadm must refuse, as the rendered file with one change: proof that the check above judges.
+# What kubeadm must refuse, as a rendered file with one change: proof that the check above judges.
+# (file, kind of the changed document, change, what kubeadm's error names)
 KUBEADM_REJECTS = [
-    ("ClusterConfiguration", lambda d: d["apiServer"].update(extraArgs={"profiling": "false"}), "extraArgs"),
-    ("ClusterConfiguration", lambda d: d["apiServer"].update(timeoutForControlPlane="4m"), "timeoutForControlPlane"),
-    ("ClusterConfiguration", lambda d: d["networking"].update(podSubnet="10.244.0.0/33"), "podSubnet"),
-    ("KubeletConfiguration", lambda d: d.update(readOnlyPort="0"), "readOnlyPort"),
-    ("KubeletConfiguration", lambda d: d.update(anonymousAuth=False), "anonymousAuth"),
-    ("InitConfiguration", lambda d: d["bootstrapTokens"][0].update(token="not-a-token"), "not-a-token"),
+    ("init", "ClusterConfiguration", lambda d: d["apiServer"].update(extraArgs={"profiling": "false"}), "extraArgs"),
+    (
+        "init",
+        "ClusterConfiguration",
+        lambda d: d["apiServer"].update(timeoutForControlPlane="4m"),
+        "timeoutForControlPlane",
+    ),
+    ("init", "ClusterConfiguration", lambda d: d["networking"].update(podSubnet="10.244.0.0/33"), "podSubnet"),
+    ("init", "KubeletConfiguration", lambda d: d.update(readOnlyPort="0"), "readOnlyPort"),
+    ("init", "KubeletConfiguration", lambda d: d.update(anonymousAuth=False), "anonymousAuth"),
+    ("init", "InitConfiguration", lambda d: d["bootstrapTokens"][0].update(token="not-a-token"), "not-a-token"),
+    ("join", "JoinConfiguration", lambda d: d["discovery"]["bootstrapToken"].pop("caCertHashes"), "caCertHashes"),
+    (
+        "join",
+        "JoinConfiguration",
+        lambda d: d["discovery"]["bootstrapToken"].update(token="not-a-token"),
+        "not-a-token",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("kind", "change", "named"), KUBEADM_REJECTS, ids=[r[2] for r in KUBEADM_REJECTS])
-def test_kubeadm_rejects_a_broken_configuration(lab, tmp_path, kind, change, named):
-    docs = lab.docs(CP, "etc/kubernetes/kubeadm/init.yaml")
-    change(next(d for d in docs if d["kind"] == kind))
-    broken = tmp_path / "init.yaml"
-    broken.write_text(yaml.safe_dump_all(docs))
-    result = kubeadm_validate(broken)
-    assert result.returncode != 0
-    assert named in result.stderr
-
-
 @pytest.mark.parametrize(
-    ("change", "named"),
-    [
-        (lambda d: d["discovery"]["bootstrapToken"].pop("caCertHashes"), "caCertHashes"),
-        (lambda d: d["discovery"]["bootstrapToken"].update(token="not-a-token"), "not-a-token"),
-    ],
-    ids=["no-ca-pin", "bad-token"],
+    ("file", "kind", "change", "named"), KUBEADM_REJECTS, ids=[f"{r[0]}-{r[3]}" for r in KUBEADM_REJECTS]
 )
-def test_kubeadm_rejects_a_broken_join(lab, tmp_path, change, named):
-    (worker,) = lab.workers
-    doc = lab.doc(worker, "etc/kubernetes/kubeadm/join.yaml", "JoinConfiguration")
-    change(doc)
-    broken = tmp_path / "join.yaml"
-    broken.write_text(yaml.safe_dump(doc))
+def test_kubeadm_rejects_a_broken_configuration(lab, tmp_path, file, kind, change, named):
+    host = CP if file == "init" else lab.workers[0]
+    docs = lab.docs(host, f"etc/kubernetes/kubeadm/{file}.yaml")
+    change(next(d for d in docs if d["kind"] == kind))
+    broken = tmp_path / f"{file}.yaml"
+    broken.write_text(yaml.safe_dump_all(docs))
     result = kubeadm_validate(broken)
     assert result.returncode != 0
     assert named in result.stderr
