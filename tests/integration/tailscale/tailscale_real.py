@@ -1,19 +1,12 @@
 """Fixtures for the tests against real tailscaled daemons joined to a real Headscale server."""
 
-import contextlib
-import io
 import json
 import os
-import subprocess
-import sys
 import time
 
 import pytest
-from ansible.module_utils import basic
-from ansible_collections.homelab.k8s.plugins.modules import tailscale_node
 from headscale_server import REPO, Headscale, Tailscaled, binary
-
-MODULE = "ansible_collections.homelab.k8s.plugins.modules.tailscale_node"
+from tailscale_support import run_tailscale_node
 
 
 class RealNode:
@@ -43,26 +36,10 @@ class RealNode:
         args.setdefault("socket", self.daemon.socket)
         args.setdefault("tailscale_binary", binary("tailscale"))
         args["_ansible_check_mode"] = check
-        payload = json.dumps({"ANSIBLE_MODULE_ARGS": args})
-        if subprocess_run:
-            args_file = self.daemon.dir / "args.json"
-            args_file.write_text(payload)
-            env = dict(os.environ, PYTHONPATH=str(REPO / ".cache" / "collections"))
-            proc = subprocess.run(
-                [sys.executable, "-m", MODULE, str(args_file)], capture_output=True, text=True, check=False, env=env
-            )
-            args_file.unlink()
-            self.assert_no_secret(proc.stderr)
-            output = proc.stdout
-        else:
-            self.monkeypatch.setattr(basic, "_ANSIBLE_ARGS", payload.encode())
-            self.monkeypatch.setattr(basic, "_ANSIBLE_PROFILE", "legacy")
-            buffer = io.StringIO()
-            with contextlib.redirect_stdout(buffer), pytest.raises(SystemExit):
-                tailscale_node.main()
-            output = buffer.getvalue()
-        self.assert_no_secret(output)
-        return json.loads(output)
+        env = dict(os.environ, PYTHONPATH=str(REPO / ".cache" / "collections"))
+        return run_tailscale_node(
+            args, self.daemon.dir, env, self.monkeypatch, self.assert_no_secret, subprocess_run=subprocess_run
+        )
 
     def timed(self, **args):
         start = time.monotonic()

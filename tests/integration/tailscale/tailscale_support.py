@@ -101,30 +101,42 @@ class Node:
         """
         args.setdefault("_ansible_diff", True)
         args["_ansible_check_mode"] = check
-        payload = json.dumps({"ANSIBLE_MODULE_ARGS": args})
-        if subprocess_run:
-            args_file = self.path.parent / "args.json"
-            args_file.write_text(payload)
-            command = [sys.executable, "-m", MODULE, str(args_file)]
-            proc = subprocess.run(command, capture_output=True, text=True, env=self.env(), check=False)
-            assert_no_secret(proc.stderr)
-            output = proc.stdout
-        else:
-            for key, value in self.env().items():
-                self.monkeypatch.setenv(key, value)
-            self.monkeypatch.setattr(basic, "_ANSIBLE_ARGS", payload.encode())
-            self.monkeypatch.setattr(basic, "_ANSIBLE_PROFILE", "legacy")
-            buffer = io.StringIO()
-            with contextlib.redirect_stdout(buffer), pytest.raises(SystemExit):
-                tailscale_node.main()
-            output = buffer.getvalue()
-        assert_no_secret(output)
-        return json.loads(output)
+        return run_tailscale_node(
+            args, self.path.parent, self.env(), self.monkeypatch, assert_no_secret, subprocess_run=subprocess_run
+        )
 
 
 @pytest.fixture
 def node(tmp_path, monkeypatch):
     return Node(tmp_path / "tailscale-state.json", monkeypatch)
+
+
+def run_tailscale_node(args, workdir, env, monkeypatch, assert_no_secret, subprocess_run=False):
+    """Run tailscale_node with `args` as Ansible passes them, in `env`; its JSON result.
+
+    In-process by default (fast); subprocess_run=True starts it as its own Python process. Its
+    output (and, as a process, its stderr) passes `assert_no_secret` first.
+    """
+    payload = json.dumps({"ANSIBLE_MODULE_ARGS": args})
+    if subprocess_run:
+        args_file = workdir / "args.json"
+        args_file.write_text(payload)
+        command = [sys.executable, "-m", MODULE, str(args_file)]
+        proc = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+        args_file.unlink()
+        assert_no_secret(proc.stderr)
+        output = proc.stdout
+    else:
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+        monkeypatch.setattr(basic, "_ANSIBLE_ARGS", payload.encode())
+        monkeypatch.setattr(basic, "_ANSIBLE_PROFILE", "legacy")
+        buffer = io.StringIO()
+        with contextlib.redirect_stdout(buffer), pytest.raises(SystemExit):
+            tailscale_node.main()
+        output = buffer.getvalue()
+    assert_no_secret(output)
+    return json.loads(output)
 
 
 def assert_no_secret(text):
