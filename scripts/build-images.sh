@@ -7,7 +7,7 @@ set -euo pipefail
 export CONTAINERS_CONF="${CONTAINERS_CONF:-$(cd "$(dirname "$0")/.." && pwd)/tests/podman/containers.conf}"
 MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 SECURITY_MIRROR="${DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}"
-PACKAGES="python3,python3-apt,python3-yaml,openssl,systemd,systemd-sysv,dbus,sudo,iproute2,procps,kmod,ca-certificates,openssh-server,cron,gpg"
+PACKAGES="python3,python3-apt,python3-yaml,openssl,systemd,systemd-sysv,dbus,sudo,iproute2,procps,kmod,ca-certificates,openssh-server,cron,gpg,age"
 recipe_hash="$(sha256sum "$0" | cut -c1-16)"
 
 build() {
