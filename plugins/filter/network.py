@@ -123,9 +123,35 @@ def cidrs_of_version(values, version):
     return [str(network) for network in _networks(values, "cidrs_of_version") if network.version == version]
 
 
+def network_problems(networks):
+    """What is wrong with named networks ``{option name: CIDR}``, as sentences naming each value.
+
+    Empty values are not checked. Each value must be a network in CIDR notation with no host
+    bits; when all are, no two may overlap. An empty list means all is well.
+    """
+    if not isinstance(networks, dict):
+        raise AnsibleFilterError("network_problems: expected a mapping of names to networks, got %r" % (networks,))
+    given = [(name, value) for name, value in networks.items() if value]
+    problems = [
+        "%s is '%s': expected a network in CIDR notation with no host bits, e.g. 10.244.0.0/16." % (name, value)
+        for name, value in given
+        if not isinstance(value, str) or not cidr_valid(value)
+    ]
+    if problems:
+        return problems
+    for index, (name, value) in enumerate(given):
+        for other_name, other_value in given[index + 1 :]:
+            if cidrs_overlap(value, other_value):
+                problems.append(
+                    "%s (%s) overlaps %s (%s): they must be disjoint." % (name, value, other_name, other_value)
+                )
+    return problems
+
+
 class FilterModule(object):
     def filters(self):
         return {
+            "network_problems": network_problems,
             "ip_valid": ip_valid,
             "cidr_valid": cidr_valid,
             "invalid_cidrs": invalid_cidrs,

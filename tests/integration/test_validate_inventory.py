@@ -57,7 +57,7 @@ def test_shipped_inventories_pass(environment):
         ({"homelab_service_cidr": "10.244.128.0/20"}, None, "overlaps homelab_service_cidr (10.244.128.0/20)"),
         ({"homelab_admin_cidrs": ["192.168.1.0/24", "300.1.1.0/24"]}, None, "not valid: ['300.1.1.0/24']"),
         ({"homelab_admin_cidrs": "192.168.1.0/24"}, None, "homelab_admin_cidrs must be a list"),
-        ({}, {"k8s-worker-01": {"k8s_node_role": "gpu"}}, "k8s_node_role of k8s-worker-01 is ['gpu']"),
+        ({}, {"k8s-worker-01": {"k8s_node_role": "gpu"}}, "k8s-worker-01: k8s_node_role is 'gpu'"),
         ({}, {}, "k8s_workers=[]"),
     ],
 )
@@ -65,6 +65,19 @@ def test_bad_inventory_is_refused_with_the_value(tmp_path, cluster_vars, workers
     result = run_playbook(write_inventory(tmp_path, cluster_vars, workers))
     assert result.returncode != 0
     assert expected in result.stdout, result.stdout
+
+
+def test_node_role_added_through_the_option_passes(tmp_path):
+    """A node role added to homelab_node_roles (the documented option) is accepted: the check
+    and the kubernetes role read the same list."""
+    gpu = {"labels": {"homelab.k8s/role": "gpu"}, "taints": []}
+    inventory = write_inventory(
+        tmp_path,
+        {"homelab_node_roles": {"general": {"labels": {}, "taints": []}, "gpu": gpu}},
+        {"k8s-worker-01": {"k8s_node_role": "gpu"}},
+    )
+    result = run_playbook(inventory)
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_good_generated_inventory_passes(tmp_path):

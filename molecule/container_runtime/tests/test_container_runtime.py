@@ -112,18 +112,25 @@ def test_crictl_configured(host):
 
 
 def test_kernel_modules_loaded_at_boot(host):
-    modules = host.file("/etc/modules-load.d/homelab-containerd.conf").content_string.split()
+    modules = host.file("/etc/modules-load.d/homelab-kubernetes.conf").content_string.split()
     assert "overlay" in modules
     assert "br_netfilter" in modules
 
 
-def test_forwarding_sysctls(host):
-    lines = host.file("/etc/sysctl.d/99-homelab-kubernetes-network.conf").content_string.splitlines()
+def test_kubernetes_sysctls(host):
+    """Forwarding, bridge netfilter and the kubelet's protectKernelDefaults values, in one file."""
+    lines = host.file("/etc/sysctl.d/99-homelab-kubernetes.conf").content_string.splitlines()
     settings = dict(line.split(" = ") for line in lines if line and not line.startswith("#"))
     assert settings == {
         "net.bridge.bridge-nf-call-ip6tables": "1",
         "net.bridge.bridge-nf-call-iptables": "1",
         "net.ipv4.ip_forward": "1",
+        "kernel.keys.root_maxbytes": "25000000",
+        "kernel.keys.root_maxkeys": "1000000",
+        "kernel.panic": "10",
+        "kernel.panic_on_oops": "1",
+        "vm.overcommit_memory": "1",
+        "vm.panic_on_oom": "0",
     }
 
 

@@ -270,9 +270,12 @@ def test_kubelet_hardening(rendered):
 
 def test_kubelet_sysctls_match_protect_kernel_defaults(rendered):
     for host in [CP, *rendered.workers]:
-        text = rendered.path(host, "etc/sysctl.d/99-homelab-kubelet.conf").read_text()
+        text = rendered.path(host, "etc/sysctl.d/99-homelab-kubernetes.conf").read_text()
         settings = dict(line.split(" = ") for line in text.splitlines() if line and not line.startswith("#"))
         assert settings == {
+            "net.bridge.bridge-nf-call-ip6tables": "1",
+            "net.bridge.bridge-nf-call-iptables": "1",
+            "net.ipv4.ip_forward": "1",
             "kernel.keys.root_maxbytes": "25000000",
             "kernel.keys.root_maxkeys": "1000000",
             "kernel.panic": "10",

@@ -36,9 +36,9 @@ def run(inventory, root, *extra):
     [
         (
             ["-e", "homelab_pod_cidr=10.96.0.0/12"],
-            "kubernetes_pod_cidr=10.96.0.0/12, kubernetes_service_cidr=10.96.0.0/16",
+            "kubernetes_pod_cidr (10.96.0.0/12) overlaps kubernetes_service_cidr (10.96.0.0/16)",
         ),
-        (["-e", "homelab_service_cidr=10.96.0.0/33"], "networks not in CIDR notation: ['10.96.0.0/33']"),
+        (["-e", "homelab_service_cidr=10.96.0.0/33"], "kubernetes_service_cidr is '10.96.0.0/33'"),
         (["-e", "cni_calico_encapsulation=IPIP"], "cni_calico_encapsulation=IPIP with cni_calico_bgp_enabled=False"),
     ],
     ids=["overlapping-networks", "bad-cidr", "ipip-without-bgp"],
