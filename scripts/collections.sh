@@ -8,8 +8,9 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 ansible_version="${ANSIBLE_BUNDLE_VERSION:-12.3.0}"
 dest="$root/.cache/collections"
-stamp="$dest/.from-ansible-$ansible_version"
-wanted=(kubernetes/core community/general ansible/posix containers/podman)
+wanted=(kubernetes/core community/general ansible/posix containers/podman awx/awx)
+# The stamp names the bundle and the list, so adding a collection to the list unpacks again.
+stamp="$dest/.from-ansible-$ansible_version-$(echo "${wanted[*]}" | sha256sum | cut -c1-12)"
 
 mkdir -p "$dest/ansible_collections/homelab"
 ln -sfn "$root" "$dest/ansible_collections/homelab/k8s"

@@ -15,6 +15,7 @@ works from the controller as it would on a real network.
 """
 
 import base64
+import contextlib
 import json
 import os
 import shutil
@@ -29,11 +30,14 @@ from pathlib import Path
 import yaml
 from playbook_runner import ansible_playbook
 
-REPO = Path(__file__).resolve().parents[3]
-HERE = Path(__file__).resolve().parent
+REPO = Path(__file__).resolve().parents[1]
+HERE = REPO / "tests" / "integration" / "cluster"  # the playbooks the harness runs
 BIN = REPO / ".cache" / "bin"
 IMAGE = "localhost/homelab-debian12:latest"
-PREFIX = "cluster-"
+# Test hosts are named <HOMELAB_TEST_PREFIX><cluster prefix><node name>; the variable keeps two
+# checkouts that test at the same time on one machine out of each other's way.
+ENV_PREFIX = os.environ.get("HOMELAB_TEST_PREFIX", "")
+PREFIX = ENV_PREFIX + "cluster-"
 CONTROL_PLANE = "k8s-master-01"
 WORKER = "k8s-worker-02"  # the CI and registry node: a worker with a role label and a taint
 NODE_IP = "10.0.2.100"  # the test host's address on its slirp4netns network
@@ -116,9 +120,10 @@ def podman(*args, check=True, input_text=None, timeout=300, text=True):
     )
 
 
-def remove_hosts():
+def remove_hosts(prefix=PREFIX):
+    """Remove every test host whose name starts with `prefix` (leftovers of an interrupted run)."""
     names = podman("ps", "-a", "--format", "{{.Names}}", check=False).stdout.split()
-    leftovers = [n for n in names if n.startswith(PREFIX)]
+    leftovers = [n for n in names if n.startswith(prefix)]
     if leftovers:
         podman("rm", "-f", "-t", "5", *leftovers, check=False)
 
@@ -138,8 +143,8 @@ def component_version(name):
 class TestHost:
     """One systemd test host with the components mounted at /usr/local/bin."""
 
-    def __init__(self, name, publish=(), network="slirp4netns", hostname=None):
-        self.name = PREFIX + name
+    def __init__(self, name, publish=(), network="slirp4netns", hostname=None, prefix=PREFIX):
+        self.name = prefix + name
         self.hostname = hostname or name
         mounts = []
         for component in COMPONENTS:
@@ -217,14 +222,15 @@ class TestHost:
 class Cluster:
     """The control plane the kubernetes role set up, and ways to talk to it."""
 
-    def __init__(self, base):
+    def __init__(self, base, prefix=PREFIX):
         self.base = base
+        self.prefix = prefix
         self.port = free_port()
         self.version = component_version("kubeadm")
         self.kubeconfig = base / "admin.conf"
         self.inventory = base / "inventory"
-        self.control_plane = TestHost(CONTROL_PLANE, publish=[self.port])
-        self.worker = TestHost(WORKER, network="slirp4netns:allow_host_loopback=true")
+        self.control_plane = TestHost(CONTROL_PLANE, publish=[self.port], prefix=prefix)
+        self.worker = TestHost(WORKER, network="slirp4netns:allow_host_loopback=true", prefix=prefix)
         self.worker.forward_api(self.port)
         self.hosts = [self.control_plane, self.worker]
         self.write_inventory()
@@ -335,3 +341,22 @@ class Cluster:
         return self.control_plane.exec(
             "sh", "-c", "tail -n 30 /var/log/static-pods/*.log; journalctl -u kubelet -n 30 --no-pager", check=False
         ).stdout
+
+
+@contextlib.contextmanager
+def dedicated_cluster(base, name):
+    """A cluster of its own, for tests that change what the shared one must keep (a restore, a
+    key rotation, an upgrade): test hosts named <name>-cluster-*, the node agent installed before
+    the role's only run, removed on exit."""
+    prefix = f"{ENV_PREFIX}{name}-cluster-"
+    remove_hosts(prefix)
+    try:
+        cluster = Cluster(base, prefix=prefix)
+        for host in cluster.hosts:
+            host.install_node_agent(cluster.version)
+        run = cluster.run_role()
+        assert run.returncode == 0, run.stdout[-8000:] + run.stderr[-2000:] + cluster.logs()
+        cluster.wait_ready()
+        yield cluster
+    finally:
+        remove_hosts(prefix)
