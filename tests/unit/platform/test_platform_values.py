@@ -331,7 +331,10 @@ def test_overrides_merge_last_and_releases_turn_off_with_data(tmp_path):
     [
         ({"platform_release_overrides": {"falco": {"version": "^7.0"}}}, '"falco"'),
         ({"platform_release_overrides": {"harbor": {"duty": "gpu"}}}, '(got "gpu")'),
-        ({"platform_chart_source": "git"}, 'platform_chart_source is "git"'),
+        (
+            {"platform_chart_source": "git"},
+            "platform_chart_source must be one of: public, mirror, oci, directory, got: git",
+        ),
         ({"platform_values_overrides": {"nginx": {}}}, '["nginx"]'),
         ({"platform_lab": False, "platform_harbor_database_password": "short"}, "platform_harbor_database_password"),
     ],
