@@ -116,7 +116,7 @@ def _encrypting_providers(config, name):
     return found
 
 
-def encryption_providers(config, provider, new_secret=""):
+def encryption_providers(config, provider, new_secret="", rotate=False):
     """The providers an EncryptionConfiguration must list to encrypt with ``provider``.
 
     ``config`` is the existing configuration (parsed, or empty). When it already encrypts with
@@ -124,13 +124,14 @@ def encryption_providers(config, provider, new_secret=""):
     key ``new_secret`` under a new name (``homelab-<n>``), and the providers of before follow,
     so the API server still reads every Secret written with them until a rotation has rewritten
     all Secrets. ``identity`` (read-only, for what was stored unencrypted) is not included.
-    Answers None when a new key is needed and ``new_secret`` is empty.
+    Answers None when a new key is needed and ``new_secret`` is empty. ``rotate`` asks for a new key
+    first even when the configuration already encrypts with ``provider`` (a key rotation).
     """
     name = "encryption_providers"
     if provider not in ENCRYPTION_PROVIDERS:
         raise AnsibleFilterError("%s: provider %r is not one of %s" % (name, provider, ", ".join(ENCRYPTION_PROVIDERS)))
     existing = _encrypting_providers(config, name)
-    if existing and provider in existing[0]:
+    if existing and provider in existing[0] and not rotate:
         return existing
     if not new_secret:
         return None
