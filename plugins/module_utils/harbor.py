@@ -208,6 +208,12 @@ class HarborClient:
         quotas = self.list_all("/quotas", {"reference": "project", "reference_id": str(project_id)})
         return quotas[0] if quotas else None
 
+    # registries ----------------------------------------------------------------------------
+    def find_registry(self, name):
+        """The registry endpoint named exactly `name`, or None."""
+        registries = self.list_all("/registries", {"q": "name=%s" % name})
+        return next((r for r in registries if r.get("name") == name), None)
+
     # robots --------------------------------------------------------------------------------
     def find_project_robot(self, project_id, stored_name):
         """The project robot stored as `<project>+<name>`, or None.
@@ -218,6 +224,43 @@ class HarborClient:
         q = "Level=project,ProjectID=%d,name=%s" % (project_id, quote(stored_name, safe=""))
         robots = self.list_all("/robots", {"q": q})
         return next((r for r in robots if r.get("name", "").endswith(stored_name)), None)
+
+
+# registry logic --------------------------------------------------------------------------------
+def registry_view(registry):
+    """An endpoint as the modules return it: never its secret (Harbor masks it anyway)."""
+    if not registry:
+        return {}
+    credential = registry.get("credential") or {}
+    view = dict((key, registry.get(key)) for key in ("id", "name", "type", "url", "description", "insecure", "status"))
+    view["credential"] = {"type": credential.get("type"), "access_key": credential.get("access_key")}
+    return view
+
+
+def registry_changes(current, params):
+    """The RegistryUpdate body that brings `current` to the module `params`, and its report.
+
+    Unset options are left alone. A secret cannot be read back, so it is sent only with
+    update_secret=always (and then always counts as a change).
+    """
+    credential = current.get("credential") or {}
+    update = {}
+    wanted = (
+        ("url", params.get("endpoint_url"), current.get("url")),
+        ("description", params.get("description"), current.get("description") or ""),
+        ("insecure", params.get("insecure"), bool(current.get("insecure"))),
+        ("access_key", params.get("access_key"), credential.get("access_key")),
+    )
+    for key, value, have in wanted:
+        if value is not None and value != have:
+            update[key] = value
+    if params.get("access_key") is not None and params.get("credential_type") != credential.get("type"):
+        update["credential_type"] = params["credential_type"]
+    changes = dict(update)
+    if params.get("access_secret") is not None and params.get("update_secret") == "always":
+        update["access_secret"] = params["access_secret"]
+        changes["access_secret"] = True
+    return update, changes
 
 
 # project logic ---------------------------------------------------------------------------------

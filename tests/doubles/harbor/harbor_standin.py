@@ -622,3 +622,39 @@ class HarborStandIn:
         if registry is None:
             raise HarborError(404, "registry not found")
         return 200, self._registry_view(registry), {}
+
+    # Registry updates and deletions as Harbor's registry handler makes them: only the fields
+    # given change, the credential is one record, an endpoint a proxy cache uses stays (412).
+    def op_updateRegistry(self, params, body, **_):
+        registry = self.state.registries.get(int(params["id"]))
+        if registry is None:
+            raise HarborError(404, "registry not found")
+        body = body or {}
+        if body.get("name") and any(
+            r["name"] == body["name"] and r["id"] != registry["id"] for r in self.state.registries.values()
+        ):
+            raise HarborError(409, f"registry {body['name']} already exists")
+        for key in ("name", "description", "url", "insecure", "ca_certificate"):
+            if body.get(key) is not None:
+                registry[key] = body[key]
+        credential = dict(registry.get("credential") or {})
+        for key, field in (
+            ("credential_type", "type"),
+            ("access_key", "access_key"),
+            ("access_secret", "access_secret"),
+        ):
+            if body.get(key) is not None:
+                credential[field] = body[key]
+        if credential:
+            registry["credential"] = credential
+        registry["update_time"] = now()
+        return 200, None, {}
+
+    def op_deleteRegistry(self, params, **_):
+        rid = int(params["id"])
+        if rid not in self.state.registries:
+            raise HarborError(404, "registry not found")
+        if any(p.get("registry_id") == rid for p in self.state.projects.values()):
+            raise HarborError(412, "the registry is referenced by proxy cache projects, cannot delete it")
+        del self.state.registries[rid]
+        return 200, None, {}
