@@ -20,6 +20,7 @@ from ansible.errors import AnsibleFilterError
 
 try:
     from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
     from cryptography.x509.oid import NameOID
 except ImportError:  # pragma: no cover - ansible-core requires cryptography on the controller
     x509 = None
@@ -28,39 +29,11 @@ _PEM_CERTIFICATE = re.compile(r"-----BEGIN CERTIFICATE-----\s*(.+?)\s*-----END C
 ENCRYPTION_PROVIDERS = ("secretbox", "aescbc", "aesgcm")
 
 
-def _der_element(data, offset, filter_name):
-    """Return (tag, start of content, end of element) of the DER element at ``offset``."""
-    try:
-        tag = data[offset]
-        length = data[offset + 1]
-        start = offset + 2
-        if length & 0x80:
-            count = length & 0x7F
-            if count == 0 or count > 4:
-                raise IndexError
-            length = int.from_bytes(data[start : start + count], "big")
-            start += count
-    except IndexError:
-        raise AnsibleFilterError("%s: the certificate is not valid DER" % filter_name) from None
-    end = start + length
-    if end > len(data):
-        raise AnsibleFilterError("%s: the certificate is truncated" % filter_name)
-    return tag, start, end
-
-
-def _children(data, start, end, filter_name):
-    offset = start
-    while offset < end:
-        tag, _content, offset_end = _der_element(data, offset, filter_name)
-        yield tag, offset, offset_end
-        offset = offset_end
-
-
 def kubeadm_ca_cert_hash(pem):
     """The ``sha256:<hex>`` pin of a CA certificate's SubjectPublicKeyInfo, as ``kubeadm join`` expects.
 
-    Certificate ::= SEQUENCE { tbsCertificate SEQUENCE { [0] version OPTIONAL, serialNumber,
-    signature, issuer, validity, subject, subjectPublicKeyInfo, ... }, ... }
+    The certificate is parsed by ``cryptography`` (a requirement of ansible-core on the controller);
+    the pin is the SHA-256 of the DER SubjectPublicKeyInfo, as kubeadm's pubkeypin package computes it.
     """
     name = "kubeadm_ca_cert_hash"
     if not isinstance(pem, str):
@@ -69,21 +42,10 @@ def kubeadm_ca_cert_hash(pem):
     if not match:
         raise AnsibleFilterError("%s: no '-----BEGIN CERTIFICATE-----' block in the input" % name)
     try:
-        der = base64.b64decode("".join(match.group(1).split()), validate=True)
-    except (binascii.Error, ValueError):
-        raise AnsibleFilterError("%s: the certificate block is not valid base64" % name) from None
-    tag, start, _end = _der_element(der, 0, name)
-    if tag != 0x30:
-        raise AnsibleFilterError("%s: the certificate is not a DER SEQUENCE" % name)
-    tbs_tag, tbs_start, tbs_end = _der_element(der, start, name)
-    if tbs_tag != 0x30:
-        raise AnsibleFilterError("%s: the certificate has no tbsCertificate" % name)
-    fields = list(_children(der, tbs_start, tbs_end, name))
-    if fields and fields[0][0] == 0xA0:  # explicit [0] version
-        fields = fields[1:]
-    if len(fields) < 6 or fields[5][0] != 0x30:
-        raise AnsibleFilterError("%s: the certificate has no subjectPublicKeyInfo" % name)
-    spki = der[fields[5][1] : fields[5][2]]
+        certificate = x509.load_pem_x509_certificate(match.group(0).encode("ascii"))
+        spki = certificate.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+    except (ValueError, TypeError, UnicodeEncodeError) as exc:
+        raise AnsibleFilterError("%s: the first certificate of the input cannot be read: %s" % (name, exc)) from None
     return "sha256:" + hashlib.sha256(spki).hexdigest()
 
 

@@ -62,24 +62,18 @@ def test_ca_cert_hash_uses_the_first_certificate_of_a_bundle():
     [
         (None, "expected a PEM certificate string"),
         ("not a certificate", "no '-----BEGIN CERTIFICATE-----' block"),
-        ("-----BEGIN CERTIFICATE-----\n@@@@\n-----END CERTIFICATE-----\n", "not valid base64"),
+        ("-----BEGIN CERTIFICATE-----\n@@@@\n-----END CERTIFICATE-----\n", "cannot be read"),
         (
             "-----BEGIN CERTIFICATE-----\n"
             + base64.b64encode(b"\x02\x01\x00").decode()
             + "\n-----END CERTIFICATE-----",
-            "not a DER SEQUENCE",
+            "cannot be read",
         ),
         (
             "-----BEGIN CERTIFICATE-----\n"
             + base64.b64encode(b"\x30\x82\x10\x00\x30").decode()
             + "\n-----END CERTIFICATE-----",
-            "truncated",
-        ),
-        (
-            "-----BEGIN CERTIFICATE-----\n"
-            + base64.b64encode(b"\x30\x05\x30\x03\x02\x01\x01").decode()
-            + "\n-----END CERTIFICATE-----",
-            "no subjectPublicKeyInfo",
+            "cannot be read",
         ),
     ],
 )
