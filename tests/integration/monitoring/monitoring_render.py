@@ -1,0 +1,63 @@
+"""Rendering the monitoring role on the controller, and the tools that judge what it writes."""
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from playbook_runner import ansible_playbook
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[2]
+BIN = REPO / ".cache" / "bin"
+PLAYBOOK = HERE / "render.yml"
+
+# Receivers with secrets, as a vault would give them; none of these may reach the output.
+SMTP_PASSWORD = "smtp-Pa55word-from-vault"
+WEBHOOK_TOKEN = "hook-token-4f2c9a"
+SECRET_VARS = {
+    "monitoring_alertmanager_email_to": ["ops@homelab.example"],
+    "monitoring_alertmanager_smtp_smarthost": "mail.homelab.example:587",
+    "monitoring_alertmanager_smtp_from": "alertmanager@homelab.example",
+    "monitoring_alertmanager_smtp_auth_username": "alertmanager",
+    "monitoring_alertmanager_smtp_auth_password": SMTP_PASSWORD,
+    "monitoring_alertmanager_webhook_url": f"https://hooks.homelab.example/alert/{WEBHOOK_TOKEN}",
+    "monitoring_alertmanager_security_webhook_url": "http://security-receiver.monitoring.svc:8080/alerts",
+}
+
+
+def tool(name):
+    """Path of a component binary that scripts/components.sh builds; the test fails without it."""
+    path = BIN / name
+    if not os.access(path, os.X_OK):
+        pytest.fail(f"{path} is missing: build it with `scripts/components.sh {name}` (make setup does)")
+    return str(path)
+
+
+def render(dest, *args, **extra_vars):
+    """Run the role (no cluster) writing to `dest`; extra vars go in as JSON."""
+    extra = {"monitoring_manifest_dir": str(dest), **extra_vars}
+    return ansible_playbook(PLAYBOOK, "-e", json.dumps(extra), *args)
+
+
+# The Prometheus operator's own PrometheusRule CRD, from its Go module (the version kube-prometheus-stack pairs with
+# the platform's chart is not a Go module; the CRD's v1 schema is stable across these releases).
+OPERATOR = "github.com/prometheus-operator/prometheus-operator@v0.85.0"
+
+
+def prometheusrule_crd():
+    """The PrometheusRule CustomResourceDefinition of the operator's module (downloaded once into the module cache)."""
+    import subprocess
+
+    import yaml
+
+    done = subprocess.run(
+        ["go", "mod", "download", "-json", OPERATOR], capture_output=True, text=True, check=False, cwd="/tmp"
+    )
+    if done.returncode != 0:
+        pytest.fail(f"go mod download {OPERATOR} failed: {done.stdout}{done.stderr}")
+    path = (
+        Path(json.loads(done.stdout)["Dir"])
+        / "example/prometheus-operator-crd/monitoring.coreos.com_prometheusrules.yaml"
+    )
+    return yaml.safe_load(path.read_text())
