@@ -43,7 +43,7 @@ def playbook(test_host, tmp_path, *args, **extra):
 def scrape(test_host, port=9100, attempts=40):
     """node_exporter's /metrics as the test host serves it."""
     code = f"import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:{port}/metrics').read().decode())"
-    for _ in range(attempts):
+    for _attempt in range(attempts):
         done = test_host.exec("python3", "-c", code, check=False)
         if done.returncode == 0:
             return done.stdout
@@ -78,7 +78,7 @@ def samples(text):
 
 
 def test_node_exporter_serves_the_audit(published):
-    result, text, _, _ = published
+    result, text = published[:2]
     metrics = samples(text)
     assert metrics["node_textfile_scrape_error"] == [({}, 0.0)]
     assert result["container"] is True
@@ -92,7 +92,7 @@ def test_node_exporter_serves_the_audit(published):
         judged = counts["PASS"] + counts["FAIL"]
         (score,) = [v for labels, v in metrics["homelab_cis_score_ratio"] if labels["benchmark"] == benchmark]
         assert score == pytest.approx(counts["PASS"] / judged if judged else 1.0, abs=1e-6)
-    failing = sorted(labels["id"] for labels, _ in metrics.get("homelab_cis_control_failing", []))
+    failing = sorted(labels["id"] for labels, _value in metrics.get("homelab_cis_control_failing", []))
     assert failing == sorted(result["failed_ids"])
     # the unhardened test host fails controls; each series says which and where
     assert failing
@@ -102,15 +102,17 @@ def test_node_exporter_serves_the_audit(published):
 
 
 def test_scrape_passes_promtool_check_metrics(published):
-    _, text, _, _ = published
+    text = published[1]
     mine = "".join(line + "\n" for line in text.splitlines() if re.match(r"(# (HELP|TYPE) )?homelab_cis_", line))
     assert mine.count("# TYPE homelab_cis_") == 4
-    done = subprocess.run([tool("promtool"), "check", "metrics"], input=mine, capture_output=True, text=True)
+    done = subprocess.run(
+        [tool("promtool"), "check", "metrics"], input=mine, capture_output=True, text=True, check=False
+    )
     assert done.returncode == 0, done.stdout + done.stderr
 
 
 def test_textfile_written_once_then_unchanged(host, published):
-    _, _, first, second = published
+    first, second = published[2:]
     assert first.task("homelab.k8s.monitoring : Write the metrics file atomically").startswith("changed:")
     assert second.recap("testhost")["changed"] == 0, second.stdout[-3000:]
     stat = host.exec("stat", "-c", "%a %U:%G", f"{TEXTFILE_DIR}/homelab_cis.prom").stdout.split()

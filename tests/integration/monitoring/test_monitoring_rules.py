@@ -25,7 +25,7 @@ def run(*argv, cwd=None):
 
 
 def rule_groups(rendered):
-    dest, _ = rendered
+    dest = rendered[0]
     return {p.name: yaml.safe_load(p.read_text()) for p in sorted((dest / "rules").glob("*.rules.yml"))}
 
 
@@ -34,7 +34,7 @@ def alerts(rendered):
 
 
 def test_promtool_check_rules(rendered):
-    dest, _ = rendered
+    dest = rendered[0]
     files = sorted(str(p) for p in (dest / "rules").glob("*.rules.yml"))
     assert len(files) == 8
     done = run(tool("promtool"), "check", "rules", "--lint=all", "--lint-fatal", *files)
@@ -43,7 +43,7 @@ def test_promtool_check_rules(rendered):
 
 
 def test_alerts_fire_on_bad_series_and_stay_silent_on_healthy_ones(rendered, tmp_path):
-    dest, _ = rendered
+    dest = rendered[0]
     for rules in (dest / "rules").glob("*.rules.yml"):
         shutil.copy(rules, tmp_path / rules.name)
     tests = sorted(TESTS.glob("*.test.yml"))
@@ -86,7 +86,7 @@ def test_rules_route_by_severity_and_area(rendered):
 
 
 def test_prometheusrule_objects_carry_the_plain_groups(rendered):
-    dest, _ = rendered
+    dest = rendered[0]
     objects = list(yaml.safe_load_all((dest / "prometheusrules.yaml").read_text()))
     plain = {g["name"]: g for f in rule_groups(rendered).values() for g in f["groups"]}
     assert {o["metadata"]["name"] for o in objects} == set(plain)
@@ -98,7 +98,7 @@ def test_prometheusrule_objects_carry_the_plain_groups(rendered):
 
 
 def test_prometheusrule_objects_follow_the_operator_crd(rendered):
-    dest, _ = rendered
+    dest = rendered[0]
     crd = prometheusrule_crd()
     (version,) = [v for v in crd["spec"]["versions"] if v["name"] == "v1"]
     validator = jsonschema.Draft7Validator(version["schema"]["openAPIV3Schema"])
@@ -108,7 +108,7 @@ def test_prometheusrule_objects_follow_the_operator_crd(rendered):
 
 
 def test_amtool_accepts_the_alertmanager_config(rendered):
-    dest, _ = rendered
+    dest = rendered[0]
     done = run(tool("amtool"), "check-config", str(dest / "alertmanager.yaml"))
     assert done.returncode == 0, done.stdout + done.stderr
     assert "SUCCESS" in done.stdout
@@ -145,7 +145,7 @@ def test_secrets_reach_the_files_but_not_the_output(rendered):
 
 
 def test_second_render_changes_nothing(rendered):
-    dest, _ = rendered
+    dest = rendered[0]
     again = render(dest, **SECRET_VARS)
     assert again.returncode == 0, again.output[-3000:]
     assert again.recap("localhost")["changed"] == 0, again.stdout[-3000:]
@@ -192,7 +192,7 @@ def test_thresholds_reach_the_rules(tmp_path):
 
 
 def test_dashboards_refer_only_to_metrics_of_the_rules_and_exporters(rendered):
-    dest, _ = rendered
+    dest = rendered[0]
     known = {"ALERTS"} | CIS_METRICS
     for rule in alerts(rendered):
         known |= metric_names(rule["expr"])
@@ -216,7 +216,7 @@ def test_dashboards_refer_only_to_metrics_of_the_rules_and_exporters(rendered):
 
 
 def test_dashboard_configmaps_for_the_grafana_sidecar(rendered):
-    dest, _ = rendered
+    dest = rendered[0]
     maps = list(yaml.safe_load_all((dest / "dashboards.yaml").read_text()))
     assert [m["metadata"]["name"] for m in maps] == ["homelab-dashboard-cis", "homelab-dashboard-security"]
     for cm in maps:

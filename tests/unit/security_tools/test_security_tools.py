@@ -142,7 +142,7 @@ def test_lists_are_the_data(falco):
 
 
 def test_falco_values_with_falcosidekick_to_alertmanager_and_prometheus(rendered, falco):
-    dest, _ = rendered
+    dest = rendered[0]
     values = yaml.safe_load((dest / "values" / "falco.yaml").read_text())
     assert values["driver"]["kind"] == "modern_ebpf"
     assert yaml.safe_load(values["customRules"]["homelab_rules.yaml"]) == yaml.safe_load(
@@ -175,7 +175,7 @@ def test_robot_credentials_in_a_pull_secret_only(rendered):
 
 
 def test_values_reach_platform_values_overrides_merged(rendered):
-    dest, _ = rendered
+    dest = rendered[0]
     merged = json.loads((dest.parent / "platform_values_overrides.json").read_text())
     assert merged["falco"]["resources"] == {"limits": {"memory": "1Gi"}}  # what was there stays
     assert merged["falco"]["falcosidekick"]["enabled"] is True
@@ -197,7 +197,7 @@ def test_harbor_webhook_policy_follows_harbor_api_spec(rendered):
 
 
 def test_second_render_changes_nothing(rendered):
-    dest, _ = rendered
+    dest = rendered[0]
     again = render(dest, **VARS)
     assert again.returncode == 0, again.output[-3000:]
     assert again.recap("localhost")["changed"] == 0
