@@ -41,7 +41,7 @@ description:
     process. Kubelet settings come from the KubeletConfiguration file, overridden by kubelet flags from the systemd
     drop-ins, C(/var/lib/kubelet/kubeadm-flags.env) and C(/etc/default/kubelet).
 author:
-  - homelab.k8s contributors (!UNKNOWN)
+  - homelab.k8s maintainers (@homelab-k8s)
 options:
   benchmarks:
     description:
