@@ -160,6 +160,7 @@ def rendered(tmp_path_factory):
         PLAYBOOK, "-i", inventory, "-e", json.dumps({**SETTINGS, "platform_render_dir": str(out / "values")})
     )
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
+    assert "WARNING" not in run.output, run.output[-3000:]  # e.g. a duplicate key in a values template
     values = {
         p.name.removesuffix(".values.yaml"): yaml.safe_load(p.read_text()) for p in (out / "values").glob("*.yaml")
     }
@@ -289,6 +290,13 @@ def test_admin_passwords_come_from_secrets(rendered):
     # The Harbor values hold the database password: written 0600, never shown.
     assert (rendered["dir"] / "harbor.values.yaml").stat().st_mode & 0o777 == 0o600
     assert SETTINGS["platform_harbor_database_password"] not in rendered["run"].output
+
+
+def test_harbor_has_its_database_cache_persistence_and_trivy(rendered):
+    harbor = rendered["values"]["harbor"]
+    assert harbor["trivy"]["enabled"] is True
+    assert harbor["database"]["type"] == harbor["redis"]["type"] == "internal"
+    assert harbor["persistence"]["enabled"] is True
 
 
 def test_runners_build_without_privileged_docker(rendered):
