@@ -29,6 +29,7 @@ def test_filter_module_exports_every_filter():
         "cidrs_overlap",
         "cidrs_not_covered",
         "cidrs_of_version",
+        "network_problems",
     }
 
 
