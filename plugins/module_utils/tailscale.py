@@ -43,6 +43,11 @@ FLAGS = {
 }
 UP_ONLY = ("login_server", "tags")
 
+# `tailscale debug prefs` is documented upstream as not stable: it is read only from the
+# releases whose output was captured from the real daemon (tests/fixtures/tailscale/<minor>/).
+# (major, minor) bounds, the first supported and the first not yet supported.
+SUPPORTED_VERSIONS = ((1, 102), (1, 103))
+
 
 class TailscaleError(Exception):
     """A failure to report to the user; its text never contains a secret."""
@@ -57,18 +62,26 @@ def scrub(text, secrets=()):
     return SECRET_PATTERN.sub(lambda match: match.group(1) + "-" + REDACTED, text)
 
 
-def check_tag(tag):
-    """Return why `tag` is not a valid ACL tag (the rules of tailcfg.CheckTag), or None."""
-    if not isinstance(tag, str) or not tag.startswith("tag:"):
-        return "tags must start with 'tag:'"
-    name = tag[4:]
-    if not name:
-        return "tag names must not be empty"
-    if not name[0].isascii() or not name[0].isalpha():
-        return "tag names must start with a letter, after 'tag:'"
-    if not re.match(r"^[A-Za-z0-9-]+$", name):
-        return "tag names can only contain numbers, letters, or dashes"
-    return None
+def supported_range():
+    """The supported releases as text, e.g. '>=1.102.0,<1.103.0'."""
+    (low_major, low_minor), (high_major, high_minor) = SUPPORTED_VERSIONS
+    return ">=%d.%d.0,<%d.%d.0" % (low_major, low_minor, high_major, high_minor)
+
+
+def version_problem(version):
+    """Why the tailscale release `version` (e.g. '1.102.5') cannot be driven, or None."""
+    match = re.match(r"^(\d+)\.(\d+)\.(\d+)", version or "")
+    if not match:
+        return "the tailscale version %r could not be read (set check_version=false to skip the check)" % (version,)
+    release = (int(match.group(1)), int(match.group(2)))
+    low, high = SUPPORTED_VERSIONS
+    if low <= release < high:
+        return None
+    return (
+        "tailscale %s is outside the supported range %s: this module reads `tailscale debug prefs`, which "
+        "Tailscale does not keep stable between releases. Install a supported release (role homelab.k8s.tailscale, "
+        "tailscale_version), or set check_version=false to try this one" % (match.group(0), supported_range())
+    )
 
 
 def normalize_routes(routes):
@@ -87,11 +100,8 @@ def normalize_routes(routes):
 
 def validate(params):
     """Return a list of problems with the module parameters (empty when they are fine)."""
+    # Tags are judged by the tailscale CLI itself (it refuses a bad tag before changing anything).
     errors = []
-    for tag in params.get("tags") or []:
-        reason = check_tag(tag)
-        if reason:
-            errors.append("tags: %r is invalid: %s (expected tag:<letter><letters, digits, dashes>)" % (tag, reason))
     if params.get("advertise_routes"):
         try:
             normalize_routes(params["advertise_routes"])
@@ -393,6 +403,10 @@ class TailscaleCLI:
 
     def prefs(self):
         return self.read_json(["debug", "prefs"])
+
+    def version(self):
+        """The client's release, e.g. '1.102.5' (`tailscale version --json`, its majorMinorPatch)."""
+        return str(self.read_json(["version", "--json"]).get("majorMinorPatch") or "")
 
     def record(self, subcommand, flags, with_key):
         """Note a changing command as the user may see it (the key file path hidden)."""

@@ -58,7 +58,9 @@ options:
     type: str
   tags:
     description:
-      - ACL tags to advertise, each C(tag:<name>); the name starts with a letter and holds letters, digits and dashes.
+      - ACL tags to advertise, each C(tag:<name>). The C(tailscale) client judges them by its own rules and refuses a
+        bad one before it changes anything; its reason is the error. (Check mode runs no changing command, so it does
+        not judge them.)
       - With a Headscale server leave it empty and make a tagged pre-auth key instead
         (C(headscale preauthkeys create --tags ...)); Headscale refuses tags advertised at a key login.
     type: list
@@ -101,6 +103,14 @@ options:
   tailscale_binary:
     description: Path of the C(tailscale) client; found on C(PATH) when unset.
     type: path
+  check_version:
+    description:
+      - Refuse a C(tailscale) release outside the supported range (currently 1.102.x). The module reads
+        C(tailscale debug prefs), an output Tailscale does not keep stable between releases; every supported release
+        has that output captured from the real daemon in the collection's tests.
+      - V(false) tries any release, at the risk of misreading its preferences.
+    type: bool
+    default: true
   socket:
     description:
       - Path of the local API socket of the C(tailscaled) to drive (C(tailscale --socket)), for a
@@ -233,6 +243,7 @@ from ansible_collections.homelab.k8s.plugins.module_utils.tailscale import (
     scrub,
     summary,
     validate,
+    version_problem,
 )
 
 STATE_WORDS = {"Running": "up", "Starting": "up", "NeedsMachineAuth": "up", "Stopped": "down"}
@@ -275,6 +286,7 @@ def run_module():
             accept_risk_lose_ssh=dict(type="bool", default=False),
             timeout=dict(type="int", default=120),
             tailscale_binary=dict(type="path"),
+            check_version=dict(type="bool", default=True),
             socket=dict(type="path"),
         ),
         supports_check_mode=True,
@@ -293,6 +305,10 @@ def run_module():
         )
     cli = TailscaleCLI(module, binary, secrets, params["socket"])
     try:
+        if params["check_version"]:
+            problem = version_problem(cli.version())
+            if problem:
+                raise TailscaleError(problem)
         status, prefs = cli.status(), cli.prefs()
         steps, keys, current, desired = plan(params, prefs, status)
         before = diff_view(current, status.get("BackendState", ""))

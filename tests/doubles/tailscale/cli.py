@@ -73,7 +73,6 @@ def default_prefs():
         "PostureChecking": False,
         "NetfilterKind": "",
         "DriveShares": None,
-        "AllowSingleHosts": True,
         "Config": None,
     }
 
@@ -82,7 +81,7 @@ def make_state(**overrides):
     """A logged-out node on a healthy daemon; overrides replace top-level keys."""
     state = {
         "daemon": True,
-        "version": "1.90.6",
+        "version": "1.102.5",
         "backend_state": "NeedsLogin",
         "have_node_key": False,
         "auth_url": "",
@@ -751,6 +750,14 @@ class Tailscale:
         self.state.update(backend_state="NeedsLogin", have_node_key=False, self_tags=None, primary_routes=[])
 
     def cmd_version(self, args):
+        if "--json" in args:
+            # as `tailscale version --json` prints it (tests/fixtures/tailscale/<minor>/version.json)
+            version = self.state["version"]
+            self.out.append(
+                json.dumps({"majorMinorPatch": version, "short": version, "long": version, "cap": 142}, indent="\t")
+                + "\n"
+            )
+            return
         self.out.append(
             "%s\n  tailscale commit: 0000000\n  other commit: 0000000\n  go version: go1.25.3\n" % self.state["version"]
         )

@@ -5,7 +5,7 @@ import re
 import time
 
 import pytest
-from headscale_server import BASE_DOMAIN, USER
+from headscale_server import BASE_DOMAIN, USER, binary
 
 pytestmark = pytest.mark.slow
 TAILNET_V4 = ipaddress.ip_network("100.64.0.0/10")
@@ -216,3 +216,36 @@ def test_two_nodes_see_each_other_and_ping_over_the_tailnet(daemons, secrets):
     ping = first.daemon.cli("ping", "--c=10", "--timeout=5s", ips[second.hostname], timeout=90)
     assert ping.returncode == 0, ping.stdout + ping.stderr
     assert re.search(r"pong from %s \(%s\)" % (second.hostname, re.escape(ips[second.hostname])), ping.stdout)
+
+
+def test_the_tailscale_client_judges_tags_before_any_change(real_node, secrets):
+    """The module repeats none of Tailscale's tag rules: the real client refuses a bad tag, names why,
+    and the node is left as it was (still logged out, the key unused)."""
+    before = real_node.prefs()
+    single_use = key(real_node, secrets, tags=())
+    refused = real_node.module(**join_args(real_node, single_use, tags=["tag:k8s_worker"]))
+    assert refused["failed"] is True
+    assert "tag names can only contain numbers, letters, or dashes" in refused["msg"]
+    assert real_node.status()["BackendState"] == "NeedsLogin"
+    assert real_node.prefs()["ControlURL"] == before["ControlURL"]
+    joined = real_node.module(**join_args(real_node, single_use))
+    assert joined.get("failed") is not True and joined["backend_state"] == "Running", joined
+
+
+def test_a_release_outside_the_supported_range_is_refused_before_any_change(real_node, tmp_path):
+    """tailscale_node reads `tailscale debug prefs` only from supported releases."""
+    wrapper = tmp_path / "tailscale"
+    # the real client behind a wrapper that reports another release
+    wrapper.write_text(
+        "#!/bin/sh\n"
+        'if [ "$2" = version ] || [ "$1" = version ]; then echo \'{"majorMinorPatch": "1.80.0"}\'; exit 0; fi\n'
+        'exec %s "$@"\n' % binary("tailscale")
+    )
+    wrapper.chmod(0o755)
+    refused = real_node.module(tailscale_binary=str(wrapper), hostname=real_node.hostname)
+    assert refused["failed"] is True and "tailscale 1.80.0 is outside the supported range" in refused["msg"]
+    assert refused["commands"] == []
+    # past the check, the module reads the node (logged out: nothing to remove)
+    allowed = real_node.module(tailscale_binary=str(wrapper), state="absent", check_version=False)
+    assert allowed.get("failed") is not True, allowed
+    assert allowed["changed"] is False

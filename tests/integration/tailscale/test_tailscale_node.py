@@ -92,8 +92,8 @@ def test_missing_client_binary(node, tmp_path):
 
 
 def test_bad_input_is_refused_before_the_client_runs(node):
-    result = node.module(tags=["k8s"], advertise_routes=["10.0.0.1/24"], auth_key=AUTH_KEY)
-    assert result["failed"] is True and "'k8s'" in result["msg"] and "10.0.0.1/24" in result["msg"]
+    result = node.module(hostname="bad_name", advertise_routes=["10.0.0.1/24"], auth_key=AUTH_KEY)
+    assert result["failed"] is True and "'bad_name'" in result["msg"] and "10.0.0.1/24" in result["msg"]
     assert node.calls() == []
 
 
