@@ -71,7 +71,7 @@ def results(tmp_path_factory):
 
 
 def test_every_awx_task_passes_argument_validation(results):
-    _, tasks = results
+    tasks = results[1]
     awx = {name: r for name, r in tasks.items() if name != "Check the settings"}
     assert len(awx) == 10
     for name, result in awx.items():
@@ -83,7 +83,7 @@ def test_every_awx_task_passes_argument_validation(results):
 
 
 def test_loops_cover_every_job_and_schedule(results):
-    _, tasks = results
+    tasks = results[1]
     jobs = yaml.load((REPO / "playbooks" / "vars" / "maintenance_jobs.yml").read_text(), Loader)["maintenance_jobs"]
     assert len(tasks["Job templates"]["results"]) == len(jobs)
     assert len(tasks["Schedules"]["results"]) == len([j for j in jobs if "rrule" in j])
