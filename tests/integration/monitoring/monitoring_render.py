@@ -15,6 +15,11 @@ PLAYBOOK = HERE / "render.yml"
 # Receivers with secrets, as a vault would give them; none of these may reach the output.
 SMTP_PASSWORD = "smtp-Pa55word-from-vault"
 WEBHOOK_TOKEN = "hook-token-4f2c9a"
+# Values another role already handed to the platform releases: the role's own merge in keeps them.
+EXISTING_VALUES = {
+    "kube-prometheus-stack": {"prometheus": {"prometheusSpec": {"retention": "30d"}}},
+    "argocd": {"x": 1},
+}
 SECRET_VARS = {
     "monitoring_alertmanager_email_to": ["ops@homelab.example"],
     "monitoring_alertmanager_smtp_smarthost": "mail.homelab.example:587",
@@ -23,6 +28,7 @@ SECRET_VARS = {
     "monitoring_alertmanager_smtp_auth_password": SMTP_PASSWORD,
     "monitoring_alertmanager_webhook_url": f"https://hooks.homelab.example/alert/{WEBHOOK_TOKEN}",
     "monitoring_alertmanager_security_webhook_url": "http://security-receiver.monitoring.svc:8080/alerts",
+    "test_platform_values_overrides": EXISTING_VALUES,
 }
 
 

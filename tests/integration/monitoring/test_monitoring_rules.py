@@ -92,7 +92,7 @@ def test_prometheusrule_objects_carry_the_plain_groups(rendered):
     assert {o["metadata"]["name"] for o in objects} == set(plain)
     for obj in objects:
         assert obj["apiVersion"] == "monitoring.coreos.com/v1" and obj["kind"] == "PrometheusRule"
-        assert obj["metadata"]["namespace"] == "monitoring"
+        assert obj["metadata"]["namespace"] == "infra-monitoring"
         assert obj["metadata"]["labels"]["release"] == "kube-prometheus-stack"
         assert obj["spec"]["groups"] == [plain[obj["metadata"]["name"]]]
 
@@ -105,6 +105,26 @@ def test_prometheusrule_objects_follow_the_operator_crd(rendered):
     for obj in yaml.safe_load_all((dest / "prometheusrules.yaml").read_text()):
         errors = [f"{list(e.path)}: {e.message}" for e in validator.iter_errors(obj)]
         assert errors == [], obj["metadata"]["name"]
+
+
+def test_values_for_the_platform_release(rendered):
+    dest = rendered[0]
+    merged = json.loads((dest.parent / "platform_values_overrides.json").read_text())
+    assert merged["argocd"] == {"x": 1}
+    stack = merged["kube-prometheus-stack"]
+    assert stack["prometheus"] == {"prometheusSpec": {"retention": "30d"}}  # what was there stays
+    assert stack["alertmanager"]["alertmanagerSpec"]["configSecret"] == "alertmanager-homelab"
+    exporter = stack["prometheus-node-exporter"]
+    assert exporter["extraArgs"] == ["--collector.textfile.directory=/host/textfile"]
+    (mount,) = exporter["extraHostVolumeMounts"]
+    assert mount["hostPath"] == "/var/lib/prometheus/node-exporter" and mount["readOnly"] is True
+    assert mount["mountPath"] == "/host/textfile"
+    sidecar = stack["grafana"]["sidecar"]["dashboards"]
+    assert (sidecar["label"], sidecar["labelValue"], sidecar["folderAnnotation"]) == (
+        "grafana_dashboard",
+        "1",
+        "grafana_folder",
+    )
 
 
 def test_amtool_accepts_the_alertmanager_config(rendered):

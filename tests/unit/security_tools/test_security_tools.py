@@ -135,7 +135,7 @@ def test_every_list_and_macro_is_used(falco):
 
 
 def test_lists_are_the_data(falco):
-    assert "monitoring" in falco["lists"]["homelab_platform_namespaces"]["items"]
+    assert "infra-monitoring" in falco["lists"]["homelab_platform_namespaces"]["items"]
     assert falco["lists"]["homelab_api_server_ports"]["items"] == [443, 6443]
     harbor = falco["macros"]["homelab_image_from_harbor"]["condition"]
     assert 'startswith "harbor.homelab.internal/"' in harbor and 'startswith "registry.k8s.io/"' in harbor
@@ -158,7 +158,7 @@ def test_falco_values_with_falcosidekick_to_alertmanager_and_prometheus(rendered
 def test_trivy_values_scan_through_harbor(rendered):
     values = yaml.safe_load((rendered[0] / "values" / "trivy-operator.yaml").read_text())
     assert values["trivy"]["dbRegistry"] == "harbor.homelab.internal"
-    assert values["operator"]["privateRegistryScanSecretsNames"] == {"security": "trivy-harbor-pull"}
+    assert values["operator"]["privateRegistryScanSecretsNames"] == {"security-monitoring": "trivy-harbor-pull"}
     assert values["serviceMonitor"]["enabled"] is True
 
 
