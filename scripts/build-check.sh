@@ -14,14 +14,14 @@ ANSIBLE_COLLECTIONS_PATH="$work/installed" ansible-galaxy collection install --n
 installed="$work/installed/ansible_collections/homelab/k8s"
 test -f "$installed/MANIFEST.json"
 
-# Nothing that only serves development may ship.
-for unwanted in .venv .cache .ci tests/output; do
+# Nothing that only serves development may ship, nor the example inventories (their addresses).
+for unwanted in .venv .cache .ci tests/output inventories; do
   if [ -e "$installed/$unwanted" ]; then echo "tarball contains $unwanted" >&2; exit 1; fi
 done
 
 export ANSIBLE_COLLECTIONS_PATH="$work/installed:$root/.cache/collections"
 cd "$work"
-for type in module filter inventory; do
+for type in module filter inventory test; do
   mapfile -t plugins < <(ansible-doc -t "$type" --list homelab.k8s --json | python -c 'import json,sys; print("\n".join(sorted(json.load(sys.stdin))))')
   for plugin in "${plugins[@]}"; do
     [ -n "$plugin" ] || continue
