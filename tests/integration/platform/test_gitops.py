@@ -1,0 +1,150 @@
+"""The GitOps hand-over: the policies role's render (namespaces, quotas, limits, NetworkPolicies,
+RBAC, Gatekeeper objects) and the platform role's (an Argo CD Application per release, the
+platform's namespaces) in one tree, built with kustomize (kubectl's, built from its Go module).
+Core objects go to the real API server as a server-side dry run; Gatekeeper ConstraintTemplates
+are checked against the real CRD schema of the Gatekeeper chart (scripts/charts.sh), Constraints
+against their template's parameter schema. Argo CD's CRD is not available here: the Applications
+are checked for the fields Argo CD's Application spec documents as required."""
+
+import json
+import subprocess
+import tarfile
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+from playbook_runner import ansible_playbook, local_inventory
+
+REPO = Path(__file__).resolve().parents[3]
+KUBECTL = REPO / ".cache" / "bin" / "kubectl"
+DEFAULTS = yaml.safe_load((REPO / "roles" / "platform" / "defaults" / "main.yml").read_text())
+RELEASES = [r["name"] for r in DEFAULTS["platform_releases"]]
+SECRET = "harbor-database-in-the-vault"
+
+
+@pytest.fixture(scope="module")
+def tree(tmp_path_factory):
+    base = tmp_path_factory.mktemp("gitops")
+    inventory = local_inventory(base / "inventory.json", "k8s_control_plane", "k8s-master-01")
+    policies = ansible_playbook(
+        REPO / "playbooks" / "policies.yml",
+        "-i",
+        inventory,
+        "-e",
+        json.dumps({"policies_manifest_dir": str(base / "tree" / "policies"), "policies_apply_enabled": False}),
+    )
+    assert policies.returncode == 0, policies.stdout[-3000:]
+    platform = ansible_playbook(
+        REPO / "playbooks" / "platform.yml",
+        "-i",
+        inventory,
+        "-e",
+        json.dumps(
+            {
+                "platform_lab": True,
+                "platform_gitops_dir": str(base / "tree"),
+                "platform_gitops_include": ["policies"],
+                "platform_harbor_database_password": SECRET,
+            }
+        ),
+    )
+    assert platform.returncode == 0, platform.stdout[-3000:]
+    built = subprocess.run([str(KUBECTL), "kustomize", str(base / "tree")], capture_output=True, text=True, check=False)
+    assert built.returncode == 0, built.stderr
+    return {"dir": base / "tree", "yaml": built.stdout, "objects": [o for o in yaml.safe_load_all(built.stdout) if o]}
+
+
+def test_every_release_is_an_application_in_order(tree):
+    applications = [o for o in tree["objects"] if o["kind"] == "Application"]
+    by_name = {a["metadata"]["name"]: a for a in applications}
+    assert set(by_name) == set(RELEASES)
+    for wave, release in enumerate(DEFAULTS["platform_releases"]):
+        app = by_name[release["name"]]
+        assert app["apiVersion"] == "argoproj.io/v1alpha1"
+        assert app["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"] == str(wave)
+        spec = app["spec"]
+        assert spec["project"] == "default"
+        assert spec["source"]["chart"] == release["chart"]
+        assert spec["source"]["targetRevision"] == release["version"]
+        assert spec["source"]["repoURL"]
+        assert spec["source"]["helm"]["releaseName"] == release["name"]
+        assert spec["destination"] == {"server": "https://kubernetes.default.svc", "namespace": release["namespace"]}
+        assert spec["syncPolicy"]["automated"] == {"prune": True, "selfHeal": True}
+    assert by_name["ingress-nginx"]["spec"]["source"]["helm"]["valuesObject"]["controller"]["nodeSelector"] == {
+        "homelab.k8s/role": "general"
+    }
+
+
+def test_no_secret_goes_into_git(tree):
+    assert SECRET not in tree["yaml"]
+    harbor = next(o for o in tree["objects"] if o["kind"] == "Application" and o["metadata"]["name"] == "harbor")
+    assert "password" not in harbor["spec"]["source"]["helm"]["valuesObject"]["database"]["internal"]
+
+
+def gatekeeper_crd():
+    version = next(r["version"] for r in DEFAULTS["platform_releases"] if r["name"] == "gatekeeper")
+    subprocess.run([str(REPO / "scripts" / "charts.sh")], check=True, capture_output=True)
+    with tarfile.open(REPO / ".cache" / "charts" / f"gatekeeper-{version}.tgz") as chart:
+        member = chart.extractfile("gatekeeper/crds/constrainttemplate-customresourcedefinition.yaml")
+        return yaml.safe_load(member.read())
+
+
+def test_gatekeeper_objects_match_their_schemas(tree):
+    crd = gatekeeper_crd()
+    schema = next(v for v in crd["spec"]["versions"] if v["name"] == "v1")["schema"]["openAPIV3Schema"]
+    templates = {}
+    for obj in tree["objects"]:
+        if obj["kind"] == "ConstraintTemplate":
+            jsonschema.Draft7Validator(schema).validate(obj)
+            templates[obj["spec"]["crd"]["spec"]["names"]["kind"]] = obj
+    assert templates
+    constraints = [o for o in tree["objects"] if o["apiVersion"] == "constraints.gatekeeper.sh/v1beta1"]
+    assert constraints
+    for constraint in constraints:
+        template = templates[constraint["kind"]]
+        parameters = template["spec"]["crd"]["spec"].get("validation", {}).get("openAPIV3Schema", {})
+        jsonschema.Draft7Validator(parameters).validate(constraint["spec"].get("parameters", {}))
+
+
+def test_core_objects_pass_a_server_side_dry_run(tree, cluster):
+    core = [
+        o
+        for o in tree["objects"]
+        if o["apiVersion"] != "argoproj.io/v1alpha1"
+        and not o["apiVersion"].endswith("gatekeeper.sh/v1beta1")
+        and not o["apiVersion"].startswith("templates.gatekeeper.sh")
+    ]
+    assert {o["kind"] for o in core} >= {"Namespace", "ResourceQuota", "LimitRange", "NetworkPolicy", "Role"}
+    # A dry run creates no namespace, so the tree's namespaces are created for real first (and those
+    # that did not exist are removed again); then every core object goes as a server-side dry run.
+    from kubernetes import client
+
+    api = client.CoreV1Api(cluster.api())
+    before = {n.metadata.name for n in api.list_namespace().items}
+    namespaces = [o for o in core if o["kind"] == "Namespace"]
+    try:
+        for objects, dry_run in ((namespaces, []), (core, ["--dry-run=server"])):
+            done = subprocess.run(
+                [
+                    str(KUBECTL),
+                    "--kubeconfig",
+                    str(cluster.kubeconfig),
+                    "apply",
+                    "--server-side",
+                    *dry_run,
+                    "--field-manager",
+                    "gitops-check",
+                    "-f",
+                    "-",
+                ],
+                input=yaml.safe_dump_all(objects),
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            assert done.returncode == 0, done.stderr[-3000:]
+    finally:
+        for namespace in namespaces:
+            if namespace["metadata"]["name"] not in before:
+                api.delete_namespace(namespace["metadata"]["name"])
