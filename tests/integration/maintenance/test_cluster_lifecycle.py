@@ -6,6 +6,7 @@ encryption-at-rest key.
 import datetime
 import json
 import ssl
+import time
 from pathlib import Path
 
 import pytest
@@ -190,12 +191,26 @@ def test_a_drain_blocked_by_a_disruption_budget_stops_the_rollout_and_uncordons(
             node_name=WORKER, containers=[client.V1Container(name="c", image="harbor.example/app:1.0")]
         ),
     )
-    client.CoreV1Api(api).create_namespaced_pod(NAMESPACE, pod)
+    core = client.CoreV1Api(api)
+    core.create_namespaced_pod(NAMESPACE, pod)
+    # No kubelet runs pods here: the pod is reported Running and Ready as a kubelet would, since the
+    # API server evicts a Pending pod whatever its budget says.
+    ready = {"type": "Ready", "status": "True"}
+    status = {"status": {"phase": "Running", "conditions": [ready, {"type": "ContainersReady", "status": "True"}]}}
+    core.patch_namespaced_pod_status("patching-probe", NAMESPACE, status)
     budget = client.V1PodDisruptionBudget(
         metadata=client.V1ObjectMeta(name="patching-probe"),
         spec=client.V1PodDisruptionBudgetSpec(min_available=1, selector=client.V1LabelSelector(match_labels=labels)),
     )
     client.PolicyV1Api(api).create_namespaced_pod_disruption_budget(NAMESPACE, budget)
+    deadline = time.time() + 60
+    while time.time() < deadline:  # the disruption controller has seen the healthy pod
+        observed = client.PolicyV1Api(api).read_namespaced_pod_disruption_budget("patching-probe", NAMESPACE).status
+        if observed and observed.current_healthy == 1 and observed.disruptions_allowed == 0:
+            break
+        time.sleep(1)
+    else:
+        pytest.fail(f"the PodDisruptionBudget never counted the pod: {observed}")
     try:
         stopped = patching(lab, tmp_path)
         assert stopped.returncode != 0
