@@ -34,7 +34,7 @@ def next_patch(version):
 
 
 def next_minor(version, step=1):
-    major, minor, _ = version.lstrip("v").split(".")
+    major, minor = version.lstrip("v").split(".")[:2]
     return f"{major}.{int(minor) + step}.0"
 
 
