@@ -134,7 +134,7 @@ def test_audit_rules_cover_the_cis_areas(host):
         ("/etc/gshadow", 0o640, "shadow"),
         ("/etc/crontab", 0o600, "root"),
         ("/etc/cron.d", 0o700, "root"),
-        ("/etc/cron.allow", 0o640, "root"),
+        ("/etc/cron.allow", 0o600, "root"),
     ],
 )
 def test_sensitive_file_permissions(host, path, mode, group):
@@ -213,3 +213,48 @@ def test_lynis_suggested_tools(host):
     # Process accounting needs the host kernel: skipped by its container condition, not failed.
     drop_in = "/etc/systemd/system/acct.service.d/homelab-container.conf"
     assert has_line(host, drop_in, "^ConditionVirtualization=!container$")
+
+
+def test_fail2ban_bans_from_sshd_journal_in_its_own_table(host):
+    assert host.service("fail2ban").is_running
+    jail = host.file("/etc/fail2ban/jail.local").content_string
+    assert "banaction = nftables-multiport" in jail
+    # Debian's sshd unit is ssh.service: the stock journalmatch (sshd.service) would never match.
+    assert "journalmatch = _SYSTEMD_UNIT=ssh.service + _COMM=sshd" in jail
+    assert re.search(r"^ignoreip = 127\.0\.0\.1/8 ::1 10\.0\.2\.0/24$", jail, re.M)
+    status = host.check_output("fail2ban-client status sshd")
+    assert "_SYSTEMD_UNIT=ssh.service" in status
+    # fail2ban's config as fail2ban reads it: the jail is on and uses the journal.
+    dump = host.check_output("fail2ban-client --dp")
+    assert "['add', 'sshd', 'systemd']" in dump
+
+
+def test_rkhunter_scans_daily_and_follows_apt(host):
+    assert host.package("rkhunter").is_installed
+    for line in ['CRON_DAILY_RUN="true"', 'APT_AUTOGEN="true"']:
+        assert has_line(host, "/etc/default/rkhunter", f"^{re.escape(line)}$")
+    assert host.file("/var/lib/rkhunter/db/rkhunter.dat").exists
+
+
+def test_usbguard_blocks_new_devices_and_is_skipped_in_a_container(host):
+    assert host.package("usbguard").is_installed
+    conf = host.file("/etc/usbguard/usbguard-daemon.conf")
+    assert conf.mode == 0o600
+    for line in ["ImplicitPolicyTarget=block", "PresentDevicePolicy=apply-policy", "InsertedDevicePolicy=apply-policy"]:
+        assert has_line(host, conf.path, f"^{line}$")
+    assert host.service("usbguard").is_enabled
+    drop_in = "/etc/systemd/system/usbguard.service.d/homelab-container.conf"
+    assert has_line(host, drop_in, "^ConditionVirtualization=!container$")
+
+
+def test_only_root_runs_the_assembler_and_upgrades_keep_it(host):
+    assembler = host.check_output("readlink -f /usr/bin/as")
+    assert host.file(assembler).mode == 0o750
+    assert f"root root 0750 {assembler}" in host.check_output("dpkg-statoverride --list")
+    assert has_line(host, "/etc/profile.d/homelab-coredump.sh", "^ulimit -c 0$")
+
+
+def test_aide_records_sha512_only(host):
+    # lynis FINT-4402 reads the main file; AIDE accepts it with the drop-in (config-check above).
+    assert has_line(host, "/etc/aide/aide.conf", "^Checksums = sha512$")
+    assert not has_line(host, "/etc/aide/aide.conf", "^Checksums = H$")
