@@ -10,9 +10,9 @@ removes the CNI state, so the cluster is left as it was found.
 import json
 import shutil
 
+import cluster_harness
 import pytest
 import yaml
-from cluster_harness import TestHost
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 from playbook_runner import REPO, ansible_playbook
@@ -26,7 +26,7 @@ CNI_STATE = ["/etc/cni/net.d/10-calico.conflist", "/var/lib/cni/networks/k8s-pod
 @pytest.fixture(scope="module")
 def new_worker(cluster, tmp_path_factory):
     base = tmp_path_factory.mktemp("scale")
-    host = TestHost(NEW, network="slirp4netns:allow_host_loopback=true", prefix=cluster.prefix)
+    host = cluster_harness.TestHost(NEW, network="slirp4netns:allow_host_loopback=true", prefix=cluster.prefix)
     try:
         host.forward_api(cluster.port)
         host.install_node_agent(cluster.version)
