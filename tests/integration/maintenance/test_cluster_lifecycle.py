@@ -214,7 +214,7 @@ def test_a_drain_blocked_by_a_disruption_budget_stops_the_rollout_and_uncordons(
     try:
         stopped = patching(lab, tmp_path)
         assert stopped.returncode != 0
-        assert f"os_patching: rollout stopped at {WORKER}: " in stopped.stdout
+        assert f"os_patching: rollout stopped at {WORKER}: " in stopped.stdout, stopped.stdout[-8000:]
         assert "the node was uncordoned" in stopped.stdout
         assert "Upgrade the packages" not in stopped.stdout
         assert "Back up etcd before the control plane is patched" not in stopped.stdout
@@ -228,7 +228,8 @@ def test_a_drain_blocked_by_a_disruption_budget_stops_the_rollout_and_uncordons(
 def test_a_failed_upgrade_stops_the_rollout_and_uncordons(lab, tmp_path):
     stopped = patching(lab, tmp_path, os_patching_packages=["no-such-package-of-debian"])
     assert stopped.returncode != 0
-    assert f'os_patching: rollout stopped at {WORKER}: "Install the listed packages" failed' in stopped.stdout
+    expected = f'os_patching: rollout stopped at {WORKER}: "Install the listed packages" failed'
+    assert expected in stopped.stdout, stopped.stdout[-8000:]
     assert "Back up etcd before the control plane is patched" not in stopped.stdout
     assert not unschedulable(lab.api(), WORKER)
 
