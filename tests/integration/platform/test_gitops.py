@@ -15,6 +15,7 @@ import jsonschema
 import pytest
 import yaml
 from playbook_runner import ansible_playbook, local_inventory
+from test_platform_releases import delete_namespaces
 
 REPO = Path(__file__).resolve().parents[3]
 KUBECTL = REPO / ".cache" / "bin" / "kubectl"
@@ -145,6 +146,4 @@ def test_core_objects_pass_a_server_side_dry_run(tree, cluster):
             )
             assert done.returncode == 0, done.stderr[-3000:]
     finally:
-        for namespace in namespaces:
-            if namespace["metadata"]["name"] not in before:
-                api.delete_namespace(namespace["metadata"]["name"])
+        delete_namespaces(api, [n["metadata"]["name"] for n in namespaces if n["metadata"]["name"] not in before])
