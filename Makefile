@@ -12,9 +12,9 @@ export CONTAINERS_CONF := $(ROOT)/tests/podman/containers.conf
 export ANSIBLE_FORCE_COLOR := 0
 export PY_COLORS := 0
 
-.PHONY: setup host-packages venv collections images components test lab lab-destroy build clean
+.PHONY: setup host-packages venv collections images components crds test lab lab-destroy build clean
 
-setup: host-packages venv collections images components
+setup: host-packages venv collections images components crds
 
 host-packages:
 	@scripts/host-packages.sh
@@ -30,6 +30,9 @@ images: host-packages
 
 components:
 	@scripts/components.sh
+
+crds: components
+	@scripts/crds.sh
 
 test: setup
 	@scripts/test.sh $(LAYERS)

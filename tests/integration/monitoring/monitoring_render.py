@@ -46,24 +46,14 @@ def render(dest, *args, **extra_vars):
     return ansible_playbook(PLAYBOOK, "-e", json.dumps(extra), *args)
 
 
-# The Prometheus operator's own PrometheusRule CRD, from its Go module (the version kube-prometheus-stack pairs with
-# the platform's chart is not a Go module; the CRD's v1 schema is stable across these releases).
-OPERATOR = "github.com/prometheus-operator/prometheus-operator@v0.85.0"
+# The Prometheus operator's PrometheusRule CRD, generated from its Go API types by scripts/crds.sh (`make setup`).
+PROMETHEUSRULE_CRD = REPO / ".cache/crds/monitoring.coreos.com/monitoring.coreos.com_prometheusrules.yaml"
 
 
 def prometheusrule_crd():
-    """The PrometheusRule CustomResourceDefinition of the operator's module (downloaded once into the module cache)."""
-    import subprocess
-
+    """The PrometheusRule CustomResourceDefinition (scripts/crds.sh)."""
     import yaml
 
-    done = subprocess.run(
-        ["go", "mod", "download", "-json", OPERATOR], capture_output=True, text=True, check=False, cwd="/tmp"
-    )
-    if done.returncode != 0:
-        pytest.fail(f"go mod download {OPERATOR} failed: {done.stdout}{done.stderr}")
-    path = (
-        Path(json.loads(done.stdout)["Dir"])
-        / "example/prometheus-operator-crd/monitoring.coreos.com_prometheusrules.yaml"
-    )
-    return yaml.safe_load(path.read_text())
+    if not PROMETHEUSRULE_CRD.exists():
+        pytest.fail(f"{PROMETHEUSRULE_CRD} is missing: run `make setup` (scripts/crds.sh)")
+    return yaml.safe_load(PROMETHEUSRULE_CRD.read_text())

@@ -2,11 +2,11 @@
 
 Public chart repositories are not reachable here. The charts are served from a local chart
 repository (`helm repo index` and an HTTP server on 127.0.0.1 in this test):
-- gatekeeper is the real upstream chart at the pinned version, packaged from its Go module
-  (scripts/charts.sh): its CRDs, RBAC, Deployments and Services go into the API server;
-- every other release is a TEST CHART of the same name and pinned version, made here: it carries
-  the release's values into a ConfigMap (so the test reads back what the role sent), and the
-  cert-manager one a minimal ClusterIssuer/Certificate CRD so the role's issuers can be applied.
+- every release is a TEST CHART of the same name and pinned version, made here: it carries the
+  release's values into a ConfigMap (so the test reads back what the role sent); the cert-manager
+  one a minimal ClusterIssuer/Certificate CRD so the role's issuers can be applied, and the
+  gatekeeper one Gatekeeper's ConstraintTemplate CRD, generated from its Go API types
+  (scripts/crds.sh), so the CRDs come with their release as they do upstream.
 
 No pod ever runs in the harness (a node agent instead of a kubelet), so helm's --wait can never
 succeed here: every run sets platform_wait: false, and the role's own rollback is what a failing
@@ -39,7 +39,7 @@ HELM = REPO / ".cache" / "bin" / "helm"
 DEFAULTS = yaml.safe_load((REPO / "roles" / "platform" / "defaults" / "main.yml").read_text())
 RELEASES = {r["name"]: r for r in DEFAULTS["platform_releases"]}
 REGISTRY = REPO / ".cache" / "bin" / "registry"  # distribution's registry (scripts/components.txt)
-REAL_CHARTS = {"gatekeeper"}  # scripts/charts.sh
+GATEKEEPER_CRDS = REPO / ".cache" / "crds" / "templates.gatekeeper.sh"  # scripts/crds.sh
 BEFORE = {}  # what the shared cluster had before the platform came
 BROKEN = "ingress-nginx"  # gets a broken chart version for the failing upgrade
 SECRETS = {
@@ -110,21 +110,20 @@ def make_test_chart(base, name, version, broken=False):
             (chart / "crds" / f"{singular}.yaml").write_text(
                 TEST_CRD.format(kind=kind, scope=scope, plural=singular + "s", singular=singular)
             )
+    if name == "gatekeeper":
+        (chart / "crds").mkdir()
+        for crd in GATEKEEPER_CRDS.glob("*.yaml"):
+            shutil.copy(crd, chart / "crds" / crd.name)
     subprocess.run([str(HELM), "package", str(chart), "--destination", str(base)], check=True, capture_output=True)
 
 
 @pytest.fixture(scope="module")
 def chart_repository(tmp_path_factory):
-    """A chart repository on 127.0.0.1: the real gatekeeper chart and the test charts."""
+    """A chart repository on 127.0.0.1 with the test charts."""
     base = tmp_path_factory.mktemp("charts")
     build = base / "src"
-    subprocess.run([str(REPO / "scripts" / "charts.sh")], check=True, capture_output=True)
-    for name, release in RELEASES.items():
-        if name in REAL_CHARTS:
-            version = release["version"].removeprefix("v")
-            shutil.copy(REPO / ".cache" / "charts" / f"{release['chart']}-{version}.tgz", base)
-        else:
-            make_test_chart(build, release["chart"], release["version"])
+    for release in RELEASES.values():
+        make_test_chart(build, release["chart"], release["version"])
     broken = RELEASES[BROKEN]
     make_test_chart(build / "broken", broken["chart"], broken_version(), broken=True)
     for tgz in build.rglob("*.tgz"):
@@ -297,27 +296,17 @@ def test_the_whole_platform_is_installed_in_order(cluster, installed):
     assert order == list(RELEASES)
 
 
-def test_the_real_gatekeeper_chart_is_in_the_api_server(cluster, installed):
+def test_crds_come_with_their_release_before_the_objects_that_use_them(cluster, installed):
     from kubernetes import client
 
     crds = {
         crd.metadata.name for crd in client.ApiextensionsV1Api(cluster.api()).list_custom_resource_definition().items
     }
-    assert "constrainttemplates.templates.gatekeeper.sh" in crds
-    deployment = client.AppsV1Api(cluster.api()).read_namespaced_deployment(
-        "gatekeeper-controller-manager", "gatekeeper-system"
+    assert {"constrainttemplates.templates.gatekeeper.sh", "clusterissuers.cert-manager.io"} <= crds
+    issuers = client.CustomObjectsApi(cluster.api()).list_cluster_custom_object(
+        "cert-manager.io", "v1", "clusterissuers"
     )
-    pod = deployment.spec.template.spec
-    # Helm merges the chart's default node selector (kubernetes.io/os) with the duty's label.
-    assert pod.node_selector["homelab.k8s/role"] == "security-monitoring"
-    assert [(t.key, t.value, t.effect) for t in pod.tolerations] == [
-        ("homelab.k8s/dedicated", "security-monitoring", "NoSchedule")
-    ]
-    container = pod.containers[0]
-    assert container.image.startswith("harbor.homelab-production.internal/dockerhub-proxy/openpolicyagent/gatekeeper:")
-    assert container.security_context.read_only_root_filesystem is True
-    assert container.security_context.capabilities.drop == ["ALL"]
-    assert container.resources.limits == {"cpu": "500m", "memory": "512Mi"}
+    assert issuers["items"]  # the role's issuers, applied once cert-manager's CRDs were in
 
 
 def test_values_reach_the_release_and_secrets_are_not_logged(cluster, installed):
