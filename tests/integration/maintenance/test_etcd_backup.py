@@ -110,6 +110,12 @@ def test_backup_is_encrypted_copied_and_verified(cluster, backup):
     assert "Compare the restored etcd with the source" in backup.run.stdout
     # Nothing of the snapshot stays on the node, neither plain nor encrypted.
     assert cluster.control_plane.exec("ls", "-A", "/var/backups/etcd").stdout == ""
+    # The monitoring role's backup alerts read the node's textfile metrics.
+    metrics = cluster.control_plane.read("/var/lib/prometheus/node-exporter/homelab_etcd_backup.prom")
+    values = dict(line.split() for line in metrics.splitlines() if not line.startswith("#"))
+    assert abs(float(values["homelab_etcd_backup_last_success_timestamp_seconds"]) - time.time()) < 3600
+    assert int(values["homelab_etcd_backup_size_bytes"]) == path.stat().st_size
+    assert values["homelab_etcd_backup_verified"] == "1"
     # The identity never reaches the output.
     secret = next(line for line in backup.identity.read_text().splitlines() if line.startswith("AGE-SECRET-KEY-"))
     assert secret not in backup.run.output
