@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # Copyright: homelab.k8s maintainers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Prove an encrypted etcd snapshot restores, in a scratch etcd (the etcd_backup role's verify step).

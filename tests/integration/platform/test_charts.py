@@ -178,7 +178,7 @@ def monitoring_crds(cluster, operator_crds):
             api.create_custom_resource_definition(crd)
             added.append(crd["metadata"]["name"])
     for name in added:  # Established: the API server serves the kind
-        for _ in range(120):
+        for _attempt in range(120):
             status = api.read_custom_resource_definition(name).status
             if any(c.type == "Established" and c.status == "True" for c in status.conditions or []):
                 break
@@ -206,7 +206,7 @@ def test_examples_install_into_the_api_server(cluster, monitoring_crds):
             namespaces.append(namespace)
             command = [str(HELM), "--kubeconfig", str(cluster.kubeconfig), "install", release, str(CHARTS / chart)]
             command += ["--namespace", namespace, "-f", str(example), "--wait=false"]
-            for _ in range(10):  # helm's discovery may not list a kind the API server has just added
+            for _attempt in range(10):  # helm's discovery may not list a kind the API server has just added
                 done = subprocess.run(command, capture_output=True, text=True, check=False)
                 if done.returncode == 0 or "no matches for kind" not in done.stderr:
                     break

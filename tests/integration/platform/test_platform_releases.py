@@ -155,7 +155,7 @@ def oci_registry(tmp_path_factory, chart_repository):
     with (base / "registry.log").open("w") as log:
         registry = subprocess.Popen([str(REGISTRY), "serve", str(base / "config.yml")], stdout=log, stderr=log)
     try:
-        for _ in range(100):
+        for _attempt in range(100):
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/", timeout=2):
                     break
@@ -284,7 +284,7 @@ def installed(cluster, chart_repository):
 def test_the_whole_platform_is_installed_in_order(cluster, installed):
     deployed = revisions(cluster)
     assert set(deployed) == set(RELEASES)
-    for name, (_, status, chart) in deployed.items():
+    for name, (_revision, status, chart) in deployed.items():
         release = RELEASES[name]
         assert status == "deployed", name
         assert chart == f"{release['chart']}-{release['version']}", name

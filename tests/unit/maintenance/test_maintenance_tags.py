@@ -54,7 +54,7 @@ def test_a_run_without_a_disruptive_tag_skips_every_disruptive_task(tmp_path):
 
 
 def test_the_upgrade_runs_when_its_tag_is_asked_for(tmp_path):
-    _, results = run(tmp_path, "--tags", "upgrade_preflight")
+    _done, results = run(tmp_path, "--tags", "upgrade_preflight")
     preflight = next(task for task in results if task.startswith("homelab.k8s.cluster_upgrade : Validating arguments"))
     assert results[preflight] == "ok"
     assert results["Take the lock"] == "ok"

@@ -198,7 +198,7 @@ def test_duties_match_the_kubernetes_role():
 def test_placement(rendered, release):
     role = node_roles()[DUTY[release]]
     expected_tolerations = [{**taint, "operator": "Equal"} for taint in role["taints"]]
-    for path, selector, tolerations, *_ in WORKLOADS[release]:
+    for path, selector, tolerations, *_keys in WORKLOADS[release]:
         block = dig(rendered["values"][release], path)
         where = f"{release} {path or '(top)'}"
         if (release, path) in EVERYWHERE:
@@ -213,7 +213,7 @@ def test_placement(rendered, release):
 
 @pytest.mark.parametrize("release", sorted(WORKLOADS))
 def test_security_contexts(rendered, release):
-    for path, _, _, pod_key, container_key, _ in WORKLOADS[release]:
+    for path, _selector, _tolerations, pod_key, container_key, _resources in WORKLOADS[release]:
         block = dig(rendered["values"][release], path)
         where = f"{release} {path or '(top)'}"
         if pod_key:
@@ -239,7 +239,7 @@ def test_security_contexts(rendered, release):
 @pytest.mark.parametrize("release", sorted(WORKLOADS))
 def test_requests_and_limits(rendered, release):
     checked = 0
-    for path, *_, resources in WORKLOADS[release]:
+    for path, *_placement, resources in WORKLOADS[release]:
         if not resources:
             continue
         spec = dig(rendered["values"][release], path)[resources]
