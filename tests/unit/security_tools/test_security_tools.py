@@ -14,7 +14,7 @@ from playbook_runner import ansible_playbook
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[2]
-SPEC = REPO.parent / "shared" / "specs" / "harbor-api-v2.0-swagger.yaml"
+SPEC = REPO / "tests" / "doubles" / "harbor" / "spec" / "harbor-api-v2.0-swagger.yaml"  # the repository's copy
 ROBOT_SECRET = "robot-S3cret-from-vault"
 HOOK_TOKEN = "hook-T0ken-9c1e"
 VARS = {
