@@ -31,6 +31,7 @@ SCHEDULED_CHANGES = {
     "homelab.k8s.etcd_backup : Remove the encrypted snapshot from the node",
     "homelab.k8s.etcd_backup : Describe the backup beside it",
     "homelab.k8s.etcd_backup : Remove backups beyond the newest 1",
+    "homelab.k8s.etcd_backup : Write the backup metrics",
     "homelab.k8s.cis_drift : Write the run's summary (JSON)",
     "homelab.k8s.cis_drift : Write the run's summary (HTML)",
     "homelab.k8s.cis_drift : Make this run the one the next compares with",
