@@ -25,6 +25,10 @@ NAMESPACE = "node-drain-test"
 NO_KUBELET = [
     client.V1Toleration(key=f"node.kubernetes.io/{key}", operator="Exists") for key in ("not-ready", "unreachable")
 ]
+# The test Nodes carry a taint of their own, so that pods other tests left Pending in the shared
+# cluster are not scheduled onto them; only this test's pods tolerate it.
+TEST_NODE_TAINT = client.V1Taint(key="drain-test", effect="NoSchedule")
+TOLERATIONS = [*NO_KUBELET, client.V1Toleration(key="drain-test", operator="Exists", effect="NoSchedule")]
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +62,12 @@ def drain(cluster, tmp_path):
 def make_node(api, name):
     """A Node object with room for pods: what a kubelet registers."""
     core = client.CoreV1Api(api)
-    core.create_node(client.V1Node(metadata=client.V1ObjectMeta(name=name, labels={"drain-test": name})))
+    core.create_node(
+        client.V1Node(
+            metadata=client.V1ObjectMeta(name=name, labels={"drain-test": name}),
+            spec=client.V1NodeSpec(taints=[TEST_NODE_TAINT]),
+        )
+    )
     status = {"capacity": {"cpu": "2", "memory": "4Gi", "pods": "110"}}
     status["allocatable"] = status["capacity"]
     core.patch_node_status(name, {"status": status})
@@ -85,7 +94,7 @@ def running_replicas(api, node, app, replicas, timeout=60):
         metadata=client.V1ObjectMeta(labels={"app": app}),
         spec=client.V1PodSpec(
             node_selector={"drain-test": node},
-            tolerations=NO_KUBELET,
+            tolerations=TOLERATIONS,
             termination_grace_period_seconds=0,
             containers=[client.V1Container(name="app", image="harbor.example/app:1.0")],
         ),
@@ -198,7 +207,7 @@ def test_a_pod_no_controller_owns_stops_the_drain_with_its_name(api, drain):
         metadata=client.V1ObjectMeta(name=fresh("bare")),
         spec=client.V1PodSpec(
             node_name=node,
-            tolerations=NO_KUBELET,
+            tolerations=TOLERATIONS,
             termination_grace_period_seconds=0,
             containers=[client.V1Container(name="app", image="harbor.example/app:1.0")],
         ),
