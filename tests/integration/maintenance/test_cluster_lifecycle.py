@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from cluster_harness import BIN, ENV, ETCD_TLS, WORKER, dedicated_cluster
+from backup_tools import VERIFY_TOOLS
+from cluster_harness import ENV, ETCD_TLS, WORKER, dedicated_cluster
 from cryptography import x509
 from kubernetes import client
 from playbook_runner import ansible_playbook
@@ -55,10 +56,7 @@ def test_restore_needs_the_confirmation_and_brings_the_backup_back(lab, age_iden
         "etcd_backup_age_recipients": [public],
         "etcd_backup_identity_file": str(identity),
         "etcd_backup_local_dir": str(tmp_path / "backups"),
-        "etcd_backup_verify_age": str(BIN / "age"),
-        "etcd_backup_verify_etcd": str(BIN / "etcd"),
-        "etcd_backup_verify_etcdutl": str(BIN / "etcdutl"),
-        "etcd_backup_verify_etcdctl": str(BIN / "etcdctl"),
+        **VERIFY_TOOLS,
         "etcd_backup_test_result_file": str(tmp_path / "result.json"),
     }
     backup = run(lab, HERE / "etcd_backup.yml", settings, tmp_path)

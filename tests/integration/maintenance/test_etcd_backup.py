@@ -16,6 +16,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from backup_tools import VERIFY_TOOLS
 from cluster_harness import BIN, ENV
 from kubernetes import client
 from playbook_runner import ansible_playbook
@@ -74,10 +75,7 @@ def backup(cluster, age_identity, tmp_path_factory):
         "etcd_backup_local_dir": str(local),
         "etcd_backup_rsync_target": str(remote) + "/",
         "etcd_backup_keep": 2,
-        "etcd_backup_verify_age": str(BIN / "age"),
-        "etcd_backup_verify_etcd": str(BIN / "etcd"),
-        "etcd_backup_verify_etcdutl": str(BIN / "etcdutl"),
-        "etcd_backup_verify_etcdctl": str(BIN / "etcdctl"),
+        **VERIFY_TOOLS,
         "etcd_backup_test_result_file": str(base / "result.json"),
     }
     started = time.monotonic()

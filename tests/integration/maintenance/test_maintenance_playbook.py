@@ -12,7 +12,8 @@ import time
 from pathlib import Path
 
 import pytest
-from cluster_harness import BIN, ENV
+from backup_tools import VERIFY_TOOLS
+from cluster_harness import ENV
 from playbook_runner import ansible_playbook
 
 pytestmark = pytest.mark.slow
@@ -61,10 +62,7 @@ def settings(cluster, age_identity, tmp_path_factory):
         "etcd_backup_identity_file": str(identity),
         "etcd_backup_local_dir": str(base / "backups"),
         "etcd_backup_keep": 1,
-        "etcd_backup_verify_age": str(BIN / "age"),
-        "etcd_backup_verify_etcd": str(BIN / "etcd"),
-        "etcd_backup_verify_etcdutl": str(BIN / "etcdutl"),
-        "etcd_backup_verify_etcdctl": str(BIN / "etcdctl"),
+        **VERIFY_TOOLS,
         "cis_drift_report_dir": str(base / "cis"),
         # The test hosts are containers with little hardening: the drift, not the score, is judged.
         "cis_drift_min_score": 0,
