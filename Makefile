@@ -12,9 +12,9 @@ export CONTAINERS_CONF := $(ROOT)/tests/podman/containers.conf
 export ANSIBLE_FORCE_COLOR := 0
 export PY_COLORS := 0
 
-.PHONY: setup host-packages venv collections images components crds test lab lab-destroy build clean
+.PHONY: setup host-packages venv collections images components crds seccomp test lab lab-destroy build clean
 
-setup: host-packages venv collections images components crds
+setup: host-packages venv collections images components crds seccomp
 
 host-packages:
 	@scripts/host-packages.sh
@@ -33,6 +33,9 @@ components:
 
 crds: components
 	@scripts/crds.sh
+
+seccomp:
+	@scripts/seccomp-default.sh
 
 test: setup
 	@scripts/test.sh $(LAYERS)

@@ -1,0 +1,202 @@
+"""The rootless BuildKit profiles of the container_runtime role, for real.
+
+Role: on Debian 12 and 13 test hosts of the runners' duty (and one general node), the role writes
+the Localhost seccomp profile where the kubelet resolves it and the AppArmor profile after
+apparmor_parser accepted it (parse only: this kernel has no AppArmor, and in a container the role
+writes profiles without loading them); a second run changes nothing, check mode writes nothing, a
+bad path fails naming the value.
+
+Seccomp: the profile's effect in podman, with the buildkitd container's settings (user 1000, every
+capability dropped, no_new_privs): user and mount namespaces, mounts, pivot_root, sethostname and
+setns work under the shipped profile and are refused under containerd's RuntimeDefault."""
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+from playbook_runner import ansible_playbook
+
+REPO = Path(__file__).resolve().parents[3]
+PREFIX = os.environ.get("HOMELAB_TEST_PREFIX", "") + "buildkit-profiles-"
+ENV = {"CONTAINERS_CONF": str(REPO / "tests" / "podman" / "containers.conf")}
+SHIPPED = REPO / "roles" / "container_runtime" / "files" / "seccomp" / "rootless-buildkit.json"
+DEFAULT = REPO / ".cache" / "seccomp" / "containerd-default.json"
+SECCOMP_PATH = "/var/lib/kubelet/seccomp/profiles/homelab-rootless-buildkit.json"
+APPARMOR_PATH = "/etc/apparmor.d/homelab-rootless-buildkit"
+# name: (image, node duty)
+HOSTS = {
+    "ci-12": ("localhost/homelab-debian12:latest", "ci-registry"),
+    "ci-13": ("localhost/homelab-debian13:latest", "ci-registry"),
+    "general": ("localhost/homelab-debian12:latest", "general"),
+}
+PLAYBOOK = """
+- name: Rootless BuildKit profiles
+  hosts: all
+  gather_facts: true
+  roles:
+    - role: homelab.k8s.container_runtime
+      vars:
+        container_runtime_kernel_enabled: false
+        container_runtime_swap_enabled: false
+        container_runtime_containerd_enabled: false
+        container_runtime_mirrors_enabled: false
+        container_runtime_crictl_enabled: false
+"""
+# The buildkitd container's settings as podman options (user 1000, drop ALL, no privilege escalation).
+POD_SETTINGS = ["--user", "1000:1000", "--cap-drop", "all", "--security-opt", "no-new-privileges"]
+# What rootlesskit and BuildKit's OCI worker do, as user 1000: a user namespace with itself as root
+# and a mount and UTS namespace, tmpfs and bind mounts, a hostname, pivot_root into the new root
+# and the old root unmounted; then setns into a namespace of another process of the same user.
+NAMESPACES = """
+set -e
+unshare -U -r -m -u sh -ec '
+  hostname buildkit
+  mount -t tmpfs tmpfs /tmp
+  mount --rbind / /mnt
+  mkdir /mnt/tmp/old
+  cd /mnt
+  pivot_root . tmp/old
+  umount -l /tmp/old
+  echo "$(hostname) pivoted"
+'
+unshare -U -r -m sleep 30 &
+sleep 0.5
+nsenter -t $! -U -m --preserve-credentials true
+echo setns
+kill $!
+"""
+
+
+def podman(*args, check=True):
+    return subprocess.run(["podman", *args], capture_output=True, text=True, env={**os.environ, **ENV}, check=check)
+
+
+@pytest.fixture(scope="module")
+def hosts(tmp_path_factory):
+    names = {name: PREFIX + name for name in HOSTS}
+    podman("rm", "-f", "-t", "0", *names.values(), check=False)
+    try:
+        for name, (image, _duty) in HOSTS.items():
+            podman("run", "-d", "--name", names[name], "--systemd", "always", "--network", "slirp4netns", image)
+        inventory = tmp_path_factory.mktemp("profiles") / "inventory.json"
+        hostvars = {
+            name: {
+                "ansible_connection": "containers.podman.podman",
+                "ansible_host": names[name],
+                "ansible_python_interpreter": "/usr/bin/python3",
+                "k8s_node_role": duty,
+            }
+            for name, (_image, duty) in HOSTS.items()
+        }
+        inventory.write_text(json.dumps({"all": {"hosts": hostvars}}))
+        playbook = inventory.with_name("profiles.yml")
+        playbook.write_text(PLAYBOOK)
+        yield {"names": names, "inventory": inventory, "playbook": playbook}
+    finally:
+        podman("rm", "-f", "-t", "0", *names.values(), check=False)
+
+
+def run(hosts, *args):
+    return ansible_playbook(hosts["playbook"], "-i", hosts["inventory"], *args, env=ENV)
+
+
+def on(hosts, name, *argv, check=False):
+    return podman("exec", hosts["names"][name], *argv, check=check)
+
+
+@pytest.fixture(scope="module")
+def converged(hosts):
+    # Check mode first, on fresh hosts: it reports what it would change and writes nothing.
+    check = run(hosts, "--check")
+    assert check.returncode == 0, check.output[-4000:]
+    for name in ("ci-12", "ci-13"):
+        assert check.recap(name)["changed"] >= 3, check.output[-4000:]
+        assert on(hosts, name, "test", "-e", SECCOMP_PATH).returncode == 1
+    first = run(hosts)
+    assert first.returncode == 0, first.output[-6000:]
+    return first
+
+
+@pytest.mark.parametrize("name", ["ci-12", "ci-13"])
+def test_runner_nodes_get_both_profiles(hosts, converged, name):
+    seccomp = on(hosts, name, "cat", SECCOMP_PATH, check=True).stdout
+    assert json.loads(seccomp) == json.loads(SHIPPED.read_text())
+    mode = on(hosts, name, "stat", "-c", "%a %U", SECCOMP_PATH, APPARMOR_PATH, check=True).stdout.split("\n")
+    assert mode[:2] == ["644 root", "644 root"]
+    # The kernel has no AppArmor: the installed profile is checked by the parser, never loaded.
+    parsed = on(hosts, name, "apparmor_parser", "--skip-kernel-load", "--skip-cache", APPARMOR_PATH)
+    assert parsed.returncode == 0, parsed.stderr
+    assert "skipping" in converged.task("homelab.k8s.container_runtime : Load the rootless BuildKit AppArmor profile")
+    profile = on(hosts, name, "cat", APPARMOR_PATH, check=True).stdout
+    assert "profile homelab-rootless-buildkit flags=(attach_disconnected,mediate_deleted) {" in profile
+    assert "  deny @{PROC}/sysrq-trigger rwklx," in profile and "  pivot_root," in profile
+    # AppArmor 4 (Debian 13) mediates user namespaces; the 3.0 parser of Debian 12 has no such rule.
+    assert ("  userns,\n" in profile) is (name == "ci-13")
+
+
+def test_other_duties_get_nothing(hosts, converged):
+    assert on(hosts, "general", "test", "-e", SECCOMP_PATH).returncode == 1
+    assert on(hosts, "general", "test", "-e", APPARMOR_PATH).returncode == 1
+    assert converged.recap("general")["changed"] == 0
+
+
+def test_a_second_run_changes_nothing(hosts, converged):
+    again = run(hosts)
+    assert again.returncode == 0, again.output[-4000:]
+    for name in HOSTS:
+        assert again.recap(name)["changed"] == 0, again.output[-4000:]
+
+
+def test_a_path_outside_the_kubelet_directory_fails_naming_it(hosts, converged):
+    bad = run(hosts, "--limit", "ci-12", "-e", "container_runtime_buildkit_seccomp_path=/etc/seccomp/buildkit.json")
+    assert bad.returncode != 0
+    assert 'container_runtime_buildkit_seccomp_path="/etc/seccomp/buildkit.json" must be a .json file' in bad.output
+    assert on(hosts, "ci-12", "test", "-e", "/etc/seccomp").returncode == 1
+
+
+@pytest.mark.parametrize(("profile", "works"), [(SHIPPED, True), (DEFAULT, False)], ids=["shipped", "runtime-default"])
+def test_namespaces_under_the_seccomp_profile(profile, works):
+    if not profile.exists():
+        pytest.fail(f"{profile} is missing: run scripts/seccomp-default.sh (make setup does)")
+    done = podman(
+        "run", "--rm", "--network", "none", "--security-opt", f"seccomp={profile}", *POD_SETTINGS,
+        HOSTS["ci-12"][0], "sh", "-c", NAMESPACES, check=False,
+    )  # fmt: skip
+    if works:
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.split() == ["buildkit", "pivoted", "setns"], done.stdout
+    else:
+        assert done.returncode != 0
+        assert "unshare failed: Operation not permitted" in done.stderr, done.stderr
+
+
+@pytest.fixture(scope="module")
+def uidmap_image(hosts, converged):
+    """A runner node with Debian's uidmap (setuid newuidmap) and user 1000 with subordinate ids."""
+    setup = "apt-get install -y --no-install-recommends uidmap && useradd -u 1000 -m user && "
+    setup += "echo user:100000:65536 >/etc/subuid && echo user:100000:65536 >/etc/subgid"
+    done = on(hosts, "ci-12", "sh", "-c", setup)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    image = "localhost/" + PREFIX + "uidmap"
+    podman("commit", "-q", hosts["names"]["ci-12"], image)
+    yield image
+    podman("rmi", "-f", image, check=False)
+
+
+@pytest.mark.parametrize("no_new_privs", [True, False], ids=["no-new-privs", "escalation-allowed"])
+def test_newuidmap_gains_nothing_without_capabilities(uidmap_image, no_new_privs):
+    """rootlesskit maps the subordinate ids with newuidmap. With every capability dropped the setuid
+    binary gets none (the bounding set is empty), with or without no_new_privs: allowing privilege
+    escalation buys nothing, so the sidecar runs with allowPrivilegeEscalation false. A user
+    namespace that maps the user alone (what the profile allows) needs no newuidmap."""
+    options = POD_SETTINGS if no_new_privs else POD_SETTINGS[:-2]
+    script = "unshare -U --map-auto --map-root-user cat /proc/self/uid_map; unshare -U -r cat /proc/self/uid_map"
+    done = podman(
+        "run", "--rm", "--network", "none", "--security-opt", f"seccomp={SHIPPED}", *options,
+        uidmap_image, "sh", "-c", script, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "newuidmap:" in done.stderr and "uid_map failed" in done.stderr, done.stderr
+    assert done.stdout.split() == ["0", "1000", "1"], done.stdout
