@@ -138,12 +138,13 @@ WRITABLE_ROOT = {
         "template.spec.containers.1",
     ): "BuildKit unpacks images into its root filesystem's state directories",
 }
-# The one container outside the RuntimeDefault seccomp profile, and why.
-UNCONFINED = {
+# The one container under Localhost seccomp and AppArmor profiles instead of RuntimeDefault: the
+# profiles the container_runtime role installs on the CI node, and why.
+LOCALHOST = {
     (
         "arc-runners",
         "template.spec.containers.1",
-    ): "rootless BuildKit creates a user namespace, which RuntimeDefault refuses",
+    ): "rootless BuildKit creates user and mount namespaces, which RuntimeDefault refuses",
 }
 # Added capabilities, by workload, and why.
 ADDED_CAPS = {
@@ -225,13 +226,14 @@ def test_security_contexts(rendered, release):
                 assert pod["runAsNonRoot"] is True, where
         if container_key:
             container = block[container_key]
-            assert container["allowPrivilegeEscalation"] is ((release, path) in UNCONFINED), where
+            assert container["allowPrivilegeEscalation"] is False, where
             assert container.get("privileged", False) is False, where
             assert container["capabilities"]["drop"] == ["ALL"], where
             assert container["capabilities"].get("add", []) == ADDED_CAPS.get((release, path), []), where
             assert container["readOnlyRootFilesystem"] is ((release, path) not in WRITABLE_ROOT), where
-            expected_seccomp = "Unconfined" if (release, path) in UNCONFINED else "RuntimeDefault"
+            expected_seccomp = "Localhost" if (release, path) in LOCALHOST else "RuntimeDefault"
             assert container.get("seccompProfile", {"type": "RuntimeDefault"})["type"] == expected_seccomp, where
+            assert container.get("appArmorProfile", {"type": "RuntimeDefault"})["type"] == expected_seccomp, where
             if (release, path) not in EVERYWHERE:
                 assert container.get("runAsNonRoot", True) is True and container.get("runAsUser", 1) != 0, where
 
@@ -306,6 +308,24 @@ def test_runners_build_without_privileged_docker(rendered):
     assert "dind" not in json.dumps(rendered["values"]["arc-runners"])
     robot = next(v for v in spec["volumes"] if v["name"] == "harbor-robot")
     assert robot["secret"]["secretName"] == "harbor-applications-github-runners"
+
+
+def test_buildkit_runs_under_the_profiles_the_container_runtime_role_installs(rendered):
+    """The sidecar names the Localhost profiles by the paths the container_runtime role writes
+    them to, and nothing in the pod asks for Unconfined or the deprecated AppArmor annotation."""
+    runtime = yaml.safe_load((REPO / "roles" / "container_runtime" / "defaults" / "main.yml").read_text())
+    template = rendered["values"]["arc-runners"]["template"]
+    buildkitd = template["spec"]["containers"][1]["securityContext"]
+    seccomp_dir = "/var/lib/kubelet/seccomp/"
+    installed = runtime["container_runtime_buildkit_seccomp_path"]
+    assert installed.startswith(seccomp_dir), installed
+    assert buildkitd["seccompProfile"] == {"type": "Localhost", "localhostProfile": installed[len(seccomp_dir) :]}
+    assert buildkitd["appArmorProfile"] == {
+        "type": "Localhost",
+        "localhostProfile": runtime["container_runtime_buildkit_apparmor_profile"],
+    }
+    assert "annotations" not in template.get("metadata", {})
+    assert "Unconfined" not in json.dumps(template) and "unconfined" not in json.dumps(template)
 
 
 def render_with(tmp_path, extra):
