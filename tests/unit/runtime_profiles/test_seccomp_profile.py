@@ -23,6 +23,7 @@ ADDITIONS = {
     "umount2": "the old root after pivot_root, failed mounts cleaned up",
     "pivot_root": "runc switches into the step's root filesystem",
     "sethostname": "runc sets the build container's hostname in its UTS namespace",
+    "keyctl": "runc gives each build step a session keyring of its own (RUN steps fail without it)",
 }
 # RuntimeDefault rules the profile drops: the flag-masked clone, replaced by the plain allow above.
 CLONE_WITHOUT_NAMESPACES = {
