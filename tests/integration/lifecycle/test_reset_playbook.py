@@ -3,12 +3,13 @@
 The hosts are the Debian 12 systemd test hosts of the cluster harness with the real kubeadm
 mounted, but no cluster: each is given what a node leaves behind (kubeadm's files, CNI
 configuration and state, Calico's network links) and what must survive a reset. kubeadm reset
-runs for real on them. The reset removes what it should and nothing else, workers first. (One
-run only: every task is a round trip over the podman connection, so check mode and a second run
-are left out to keep the test cheap.)
+runs for real on them. The reset removes what it should and nothing else, workers first, and a
+second run finds nothing left to do. (Check mode is left out to keep the test cheap: every task
+is a round trip over the podman connection.)
 """
 
 import json
+import re
 
 import cluster_harness
 import pytest
@@ -99,3 +100,8 @@ def test_reset_removes_the_node_state_workers_first_and_nothing_else(nodes):
         assert existing(host, NODE_FILES + KEPT_FILES) == KEPT_FILES, host.name
         remaining = links(host)
         assert "keep0" in remaining and not {"cali0123abcd", "vxlan.calico", "pod0"} & remaining, remaining
+
+    again = reset(inventory)
+    assert again.returncode == 0, again.stdout[-4000:]
+    recap = dict(re.findall(r"^(k8s-\S+)\s*:.*?changed=(\d+)", again.stdout, re.M))
+    assert recap == {"k8s-worker-01": "0", "k8s-master-01": "0"}, again.stdout[-4000:]
