@@ -3,8 +3,9 @@ RBAC, Gatekeeper objects) and the platform role's (an Argo CD Application per re
 platform's namespaces) in one tree, built with kustomize (kubectl's, built from its Go module).
 Core objects go to the real API server as a server-side dry run; Gatekeeper ConstraintTemplates
 are checked against Gatekeeper's CRD schema (generated from its Go API types by scripts/crds.sh), Constraints
-against their template's parameter schema. Argo CD's CRD is not available here: the Applications
-are checked for the fields Argo CD's Application spec documents as required."""
+against their template's parameter schema. Argo CD's Application CRD, generated from Argo CD's Go API
+types the same way, checks the Applications: against its schema here, and installed in the real API
+server, which takes them in the same server-side dry run."""
 
 import json
 import subprocess
@@ -105,24 +106,58 @@ def test_gatekeeper_objects_match_their_schemas(tree):
         jsonschema.Draft7Validator(parameters).validate(constraint["spec"].get("parameters", {}))
 
 
-def test_core_objects_pass_a_server_side_dry_run(tree, cluster):
+def application_crd():
+    """Argo CD's Application CRD, generated from its Go API types (scripts/crds.sh)."""
+    return yaml.safe_load((REPO / ".cache/crds/argoproj.io/argoproj.io_applications.yaml").read_text())
+
+
+def test_applications_match_argo_cds_schema(tree):
+    crd = application_crd()
+    assert crd["spec"]["names"]["kind"] == "Application"
+    schema = next(v for v in crd["spec"]["versions"] if v["name"] == "v1alpha1")["schema"]["openAPIV3Schema"]
+    applications = [o for o in tree["objects"] if o["kind"] == "Application"]
+    assert len(applications) == len(RELEASES)
+    for application in applications:
+        jsonschema.Draft7Validator(schema).validate(application)
+    broken = {**applications[0], "spec": {**applications[0]["spec"], "destination": {"server": 443}}}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.Draft7Validator(schema).validate(broken)
+
+
+def test_core_objects_and_applications_pass_a_server_side_dry_run(tree, cluster):
     core = [
         o
         for o in tree["objects"]
-        if o["apiVersion"] != "argoproj.io/v1alpha1"
-        and not o["apiVersion"].endswith("gatekeeper.sh/v1beta1")
+        if not o["apiVersion"].endswith("gatekeeper.sh/v1beta1")
         and not o["apiVersion"].startswith("templates.gatekeeper.sh")
     ]
-    assert {o["kind"] for o in core} >= {"Namespace", "ResourceQuota", "LimitRange", "NetworkPolicy", "Role"}
-    # A dry run creates no namespace, so the tree's namespaces are created for real first (and those
-    # that did not exist are removed again); then every core object goes as a server-side dry run.
+    assert {o["kind"] for o in core} >= {
+        "Namespace",
+        "ResourceQuota",
+        "LimitRange",
+        "NetworkPolicy",
+        "Role",
+        "Application",
+    }
+    # A dry run creates no namespace and no CRD, so the tree's namespaces and Argo CD's Application
+    # CRD are created for real first (and what did not exist is removed again); then every object
+    # goes as a server-side dry run.
     from kubernetes import client
 
     api = client.CoreV1Api(cluster.api())
+    extensions = client.ApiextensionsV1Api(cluster.api())
     before = {n.metadata.name for n in api.list_namespace().items}
+    crd = application_crd()
+    crd_was_there = crd["metadata"]["name"] in {
+        c.metadata.name for c in extensions.list_custom_resource_definition().items
+    }
     namespaces = [o for o in core if o["kind"] == "Namespace"]
     try:
-        for objects, dry_run in ((namespaces, []), (core, ["--dry-run=server"])):
+        for objects, dry_run in (([crd, *namespaces], []), (core, ["--dry-run=server"])):
+            if dry_run:
+                kubectl(
+                    cluster, "wait", "--for=condition=Established", "--timeout=60s", "crd/" + crd["metadata"]["name"]
+                )
             done = subprocess.run(
                 [
                     str(KUBECTL),
@@ -143,4 +178,14 @@ def test_core_objects_pass_a_server_side_dry_run(tree, cluster):
             )
             assert done.returncode == 0, done.stderr[-3000:]
     finally:
+        if not crd_was_there:
+            extensions.delete_custom_resource_definition(crd["metadata"]["name"])
         delete_namespaces(api, [n["metadata"]["name"] for n in namespaces if n["metadata"]["name"] not in before])
+
+
+def kubectl(cluster, *args):
+    done = subprocess.run(
+        [str(KUBECTL), "--kubeconfig", str(cluster.kubeconfig), *args], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout

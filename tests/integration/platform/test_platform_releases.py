@@ -395,15 +395,59 @@ def test_a_release_is_removed_with_data(cluster, chart_repository, installed):
     assert again.recap("k8s-master-01")["changed"] == 0
 
 
-def test_a_release_installs_from_an_oci_registry(cluster, chart_repository, oci_registry, installed):
+def changed_tasks(run):
+    """The names of the tasks that reported a change, in the order they ran."""
+    changed, task = [], None
+    for line in run.stdout.splitlines():
+        if line.startswith("TASK ["):
+            task = line[len("TASK [") :].split("]", 1)[0]
+        elif line.startswith("changed: [") and task not in changed:
+            changed.append(task)
+    return changed
+
+
+def release_values(cluster):
+    return {
+        name: json.loads(helm(cluster, "get", "values", name, "-n", release["namespace"], "-o", "json"))
+        for name, release in RELEASES.items()
+        if name in revisions(cluster)
+    }
+
+
+def test_switching_the_chart_source_to_an_oci_registry(cluster, chart_repository, oci_registry, installed):
+    """Where the chart comes from is no part of a release: switching every release from the chart
+    repository to the OCI registry upgrades none (same chart, version and values, no new revision).
+    The one change of that first run is a release that was not installed (here trivy-operator,
+    which the removal test has removed: the change once reported after a switch): it installs
+    from the registry. The run after it changes nothing. The test starts from the platform as the
+    role's defaults make it (the tests before it changed argocd's values)."""
     oci = {"platform_chart_source": "oci", "platform_chart_oci_url": oci_registry, "platform_chart_plain_http": True}
-    name = "trivy-operator"
+    missing = "trivy-operator"
+    converged = run_platform(cluster, chart_repository)
+    assert converged.returncode == 0, converged.stdout[-4000:]
     subprocess.run(
-        [str(HELM), "--kubeconfig", str(cluster.kubeconfig), "uninstall", name, "-n", RELEASES[name]["namespace"]],
+        [
+            str(HELM),
+            "--kubeconfig",
+            str(cluster.kubeconfig),
+            "uninstall",
+            missing,
+            "-n",
+            RELEASES[missing]["namespace"],
+        ],
         capture_output=True,
         check=False,
     )
-    pulled = run_platform(cluster, chart_repository, platform_release_overrides=only(name), **oci)
-    assert pulled.returncode == 0, pulled.stdout[-4000:]
-    assert revisions(cluster)[name][:2] == (1, "deployed")
-    assert "Install or upgrade trivy-operator" in pulled.stdout
+    before, values = revisions(cluster), release_values(cluster)
+    assert missing not in before and len(before) == len(RELEASES) - 1
+    switched = run_platform(cluster, chart_repository, **oci)
+    assert switched.returncode == 0, switched.stdout[-4000:]
+    assert changed_tasks(switched) == [f"homelab.k8s.platform : Install or upgrade {missing}"], switched.stdout[-6000:]
+    after = revisions(cluster)
+    assert {name: r for name, r in after.items() if name != missing} == before
+    assert after[missing] == (1, "deployed", f"{RELEASES[missing]['chart']}-{RELEASES[missing]['version']}")
+    assert {name: v for name, v in release_values(cluster).items() if name != missing} == values
+    again = run_platform(cluster, chart_repository, **oci)
+    assert again.returncode == 0, again.stdout[-4000:]
+    assert again.recap("k8s-master-01")["changed"] == 0, changed_tasks(again)
+    assert revisions(cluster) == after
