@@ -50,7 +50,7 @@ def test_a_second_run_and_check_mode_change_nothing(cluster, applied):
 def test_restricted_namespaces_reject_a_privileged_pod(cluster, applied):
     api = client.CoreV1Api(cluster.api())
     with pytest.raises(ApiException) as denied:
-        api.create_namespaced_pod("cicd-runners", pod("privileged", privileged=True))
+        api.create_namespaced_pod("ingress-nginx", pod("privileged", privileged=True))
     assert denied.value.status == 403
     assert 'violates PodSecurity "restricted:latest"' in json.loads(denied.value.body)["message"]
 

@@ -34,7 +34,7 @@ def container(name="app", **changes):
     return base
 
 
-def pod(namespace="cicd-runners", labels=None, **spec):
+def pod(namespace="ingress-nginx", labels=None, **spec):
     """A Pod that passes every constraint in a restricted namespace, changed by `spec`."""
     body = {"containers": [container()]}
     body.update(spec)

@@ -158,7 +158,7 @@ def test_pod_security_is_restricted_unless_a_reason_is_given(rendered):
         if levels[name] != "restricted":
             assert namespace["metadata"]["annotations"]["homelab.k8s/pod-security-reason"]
     assert levels == {
-        "cicd-runners": "restricted",
+        "cicd-runners": "baseline",
         "cicd-registry": "baseline",
         "security-monitoring": "privileged",
         "infra-monitoring": "privileged",

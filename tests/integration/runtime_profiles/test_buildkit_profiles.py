@@ -8,7 +8,9 @@ bad path fails naming the value.
 
 Seccomp: the profile's effect in podman, with the buildkitd container's settings (user 1000, every
 capability dropped, no_new_privs): user and mount namespaces, mounts, pivot_root, sethostname and
-setns work under the shipped profile and are refused under containerd's RuntimeDefault."""
+setns work under the shipped profile and are refused under containerd's RuntimeDefault. A RUN step's
+subordinate ids: mapped by the file-capability newuidmap with SETUID, SETGID and privilege
+escalation (baseline), refused without them (restricted)."""
 
 import json
 import os
@@ -174,9 +176,13 @@ def test_namespaces_under_the_seccomp_profile(profile, works):
 
 @pytest.fixture(scope="module")
 def uidmap_image(hosts, converged):
-    """A runner node with Debian's uidmap (setuid newuidmap) and user 1000 with subordinate ids."""
+    """A runner node with user 1000, its subordinate ids and Debian's uidmap: newuidmap and newgidmap
+    setuid root in /usr/bin as Debian ships them, and copies with the file capabilities SETUID and
+    SETGID in /usr/local/bin, first in PATH, as BuildKit's rootless image installs them."""
     setup = "apt-get install -y --no-install-recommends uidmap && useradd -u 1000 -m user && "
-    setup += "echo user:100000:65536 >/etc/subuid && echo user:100000:65536 >/etc/subgid"
+    setup += "echo user:100000:65536 >/etc/subuid && echo user:100000:65536 >/etc/subgid && "
+    setup += "install -m 0755 /usr/bin/newuidmap /usr/bin/newgidmap /usr/local/bin/ && "
+    setup += "setcap cap_setuid=ep /usr/local/bin/newuidmap && setcap cap_setgid=ep /usr/local/bin/newgidmap"
     done = on(hosts, "ci-12", "sh", "-c", setup)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     image = "localhost/" + PREFIX + "uidmap"
@@ -185,18 +191,52 @@ def uidmap_image(hosts, converged):
     podman("rmi", "-f", image, check=False)
 
 
-@pytest.mark.parametrize("no_new_privs", [True, False], ids=["no-new-privs", "escalation-allowed"])
-def test_newuidmap_gains_nothing_without_capabilities(uidmap_image, no_new_privs):
-    """rootlesskit maps the subordinate ids with newuidmap. With every capability dropped the setuid
-    binary gets none (the bounding set is empty), with or without no_new_privs: allowing privilege
-    escalation buys nothing, so the sidecar runs with allowPrivilegeEscalation false. A user
-    namespace that maps the user alone (what the profile allows) needs no newuidmap."""
-    options = POD_SETTINGS if no_new_privs else POD_SETTINGS[:-2]
-    script = "unshare -U --map-auto --map-root-user cat /proc/self/uid_map; unshare -U -r cat /proc/self/uid_map"
+# What a RUN step of rootless BuildKit needs: rootlesskit maps user 1000 to root and its subordinate
+# ids to the rest with newuidmap and newgidmap, then the step's devpts is mounted with group 5.
+MAP_AND_DEVPTS = """
+unshare -U -m --map-auto --map-root-user sh -ec '
+  cat /proc/self/uid_map /proc/self/gid_map
+  mount -t devpts -o newinstance,ptmxmode=0666,mode=0620,gid=5 devpts /mnt
+  grep " /mnt devpts " /proc/self/mounts | grep -o "gid=[0-9]*"
+'
+"""
+# /proc/self/mounts shows the devpts group as seen from outside: group 5 is subordinate gid 100004.
+MAPPED = ["0", "1000", "1", "1", "100000", "65535"] * 2 + ["gid=100004"]
+# The kubelet's container for user 1000 under containerd: the added capabilities in the bounding set
+# only (none permitted or ambient after the exec), no_new_privs unless privilege escalation is
+# allowed. podman would make added capabilities ambient for a non-root user, so the container
+# starts as root with the capabilities and setpriv becomes user 1000 with the permitted set cleared.
+SIDECARS = {
+    # name: (added capabilities, no_new_privs, PATH, expected error or None)
+    "baseline-setuid-setgid": (["SETUID", "SETGID"], False, "/usr/local/bin:/usr/bin:/bin", None),
+    "no-new-privs": (["SETUID", "SETGID"], True, "/usr/local/bin:/usr/bin:/bin", "write to uid_map failed"),
+    "setuid-root-newuidmap": (["SETUID", "SETGID"], False, "/usr/bin:/bin", "open of uid_map failed"),
+    "restricted-drop-all": ([], True, "/usr/local/bin:/usr/bin:/bin", "failed to execute newuidmap"),
+}
+
+
+@pytest.mark.parametrize("sidecar", sorted(SIDECARS))
+def test_a_run_step_maps_the_subordinate_ids_only_with_setuid_setgid_and_escalation(uidmap_image, sidecar):
+    """With SETUID and SETGID in the bounding set and privilege escalation allowed (Pod Security
+    baseline), the file-capability newuidmap maps the range and group 5 exists for devpts. With
+    no_new_privs the file capabilities are ignored; the setuid-root newuidmap runs as root, which
+    lacks CAP_DAC_OVERRIDE to open user 1000's uid_map (and CAP_SYS_ADMIN over the new namespace to
+    write it); with every capability dropped (restricted) nothing maps more than user 1000 itself."""
+    caps, no_new_privs, path, error = SIDECARS[sidecar]
+    if caps:
+        user = ["--user", "0", "--cap-drop", "all", "--cap-add", ",".join(caps)]
+        argv = ["setpriv", "--reuid", "1000", "--regid", "1000", "--clear-groups"]
+        argv += ["--no-new-privs"] if no_new_privs else []
+    else:
+        user, argv = POD_SETTINGS, []
     done = podman(
-        "run", "--rm", "--network", "none", "--security-opt", f"seccomp={SHIPPED}", *options,
-        uidmap_image, "sh", "-c", script, check=False,
+        "run", "--rm", "--network", "none", "--security-opt", f"seccomp={SHIPPED}", "--env", f"PATH={path}", *user,
+        uidmap_image, *argv, "sh", "-c", MAP_AND_DEVPTS, check=False,
     )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    assert "newuidmap:" in done.stderr and "uid_map failed" in done.stderr, done.stderr
-    assert done.stdout.split() == ["0", "1000", "1"], done.stdout
+    if error is None:
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.split() == MAPPED, done.stdout
+    else:
+        assert done.returncode != 0, done.stdout
+        assert error in done.stderr, done.stderr
+        assert "gid=" not in done.stdout, done.stdout

@@ -150,6 +150,15 @@ LOCALHOST = {
 ADDED_CAPS = {
     ("ingress-nginx", "controller"): ["NET_BIND_SERVICE"],  # binds 80 and 443 as user 101
     ("falco", ""): ["BPF", "PERFMON", "SYS_RESOURCE", "SYS_PTRACE"],  # modern eBPF probe, least privileged
+    # rootlesskit's newuidmap and newgidmap (file capabilities) map the subordinate ids of user 1000
+    ("arc-runners", "template.spec.containers.1"): ["SETUID", "SETGID"],
+}
+# Containers that allow privilege escalation, and why (no_new_privs would ignore the file capabilities).
+ESCALATION = {
+    (
+        "arc-runners",
+        "template.spec.containers.1",
+    ): "newuidmap and newgidmap gain SETUID and SETGID from their file capabilities on exec",
 }
 
 
@@ -226,7 +235,7 @@ def test_security_contexts(rendered, release):
                 assert pod["runAsNonRoot"] is True, where
         if container_key:
             container = block[container_key]
-            assert container["allowPrivilegeEscalation"] is False, where
+            assert container["allowPrivilegeEscalation"] is ((release, path) in ESCALATION), where
             assert container.get("privileged", False) is False, where
             assert container["capabilities"]["drop"] == ["ALL"], where
             assert container["capabilities"].get("add", []) == ADDED_CAPS.get((release, path), []), where
