@@ -1,7 +1,8 @@
 """The runner pod of the arc-runners values, as the platform role renders it, before the real API
-server's Pod Security admission, in a namespace labelled as the policies role labels cicd-runners:
-the BuildKit sidecar under its Localhost seccomp and AppArmor profiles is admitted; the former
-Unconfined sidecar is refused. Server-side dry runs: admission runs on them, nothing is stored."""
+server's Pod Security admission, in a namespace labelled as the policies role labels cicd-runners
+(baseline enforced, restricted audited and warned): the BuildKit sidecar with SETUID and SETGID
+under its Localhost seccomp and AppArmor profiles is admitted; the former Unconfined sidecar and
+one with CAP_SYS_ADMIN are refused. Server-side dry runs: admission runs on them, nothing is stored."""
 
 import copy
 import json
@@ -78,7 +79,9 @@ def core(cluster):
 def test_the_namespace_is_labelled_as_the_policies_role_labels_cicd_runners(core):
     _api, namespace = core
     labels = namespace["metadata"]["labels"]
-    assert labels["pod-security.kubernetes.io/enforce"] == "restricted", labels
+    assert labels["pod-security.kubernetes.io/enforce"] == "baseline", labels
+    assert labels["pod-security.kubernetes.io/audit"] == labels["pod-security.kubernetes.io/warn"] == "restricted"
+    assert "newuidmap" in namespace["metadata"]["annotations"]["homelab.k8s/pod-security-reason"]
 
 
 def test_the_runner_pod_is_admitted_at_the_namespace_level(core, runner_pod):
@@ -87,6 +90,8 @@ def test_the_runner_pod_is_admitted_at_the_namespace_level(core, runner_pod):
     assert buildkitd["name"] == "buildkitd"
     assert buildkitd["securityContext"]["seccompProfile"]["type"] == "Localhost"
     assert buildkitd["securityContext"]["appArmorProfile"]["type"] == "Localhost"
+    assert buildkitd["securityContext"]["capabilities"] == {"drop": ["ALL"], "add": ["SETUID", "SETGID"]}
+    assert buildkitd["securityContext"]["allowPrivilegeEscalation"] is True
     created = api.create_namespaced_pod(NAMESPACE, runner_pod, dry_run="All")
     assert created.metadata.namespace == NAMESPACE
     sidecar = next(c for c in created.spec.containers if c.name == "buildkitd")
@@ -107,10 +112,23 @@ def test_the_former_unconfined_sidecar_is_refused(core, runner_pod):
         api.create_namespaced_pod(NAMESPACE, pod, dry_run="All")
     assert refused.value.status == 403, refused.value.body
     message = json.loads(refused.value.body)["message"]
-    assert 'violates PodSecurity "restricted:latest"' in message, message
+    assert 'violates PodSecurity "baseline:latest"' in message, message
     for violation in (
-        'allowPrivilegeEscalation != false (container "buildkitd"',
         'seccompProfile (container "buildkitd" must not set securityContext.seccompProfile.type to "Unconfined")',
         "forbidden AppArmor profile",
     ):
         assert violation in message, message
+
+
+def test_a_sidecar_with_sys_admin_is_refused(core, runner_pod):
+    """CAP_SYS_ADMIN would let a setuid newuidmap write the map too; baseline refuses it."""
+    api, _namespace = core
+    pod = copy.deepcopy(runner_pod)
+    pod["metadata"]["name"] = "runner-sys-admin"
+    pod["spec"]["containers"][1]["securityContext"]["capabilities"]["add"].append("SYS_ADMIN")
+    with pytest.raises(ApiException) as refused:
+        api.create_namespaced_pod(NAMESPACE, pod, dry_run="All")
+    assert refused.value.status == 403, refused.value.body
+    message = json.loads(refused.value.body)["message"]
+    assert 'violates PodSecurity "baseline:latest": non-default capabilities' in message, message
+    assert '"SYS_ADMIN"' in message and "SETUID" not in message, message

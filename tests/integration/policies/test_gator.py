@@ -54,6 +54,12 @@ def insecure(**security):
     return container(securityContext={**RESTRICTED, **security})
 
 
+def buildkitd(*capabilities):
+    """The runners' BuildKit sidecar: SETUID and SETGID (or `capabilities`) and privilege escalation."""
+    added = list(capabilities) or ["SETUID", "SETGID"]
+    return insecure(allowPrivilegeEscalation=True, capabilities={"drop": ["ALL"], "add": added}) | {"name": "buildkitd"}
+
+
 # constraint -> [(case, Pod, expected number of violations)]
 CASES = {
     "harbor-images": [
@@ -182,6 +188,19 @@ CASES = {
         ("ephemeral-container-as-root", pod(ephemeralContainers=[{"name": "debug", "image": IMAGE}]), 1),
         ("baseline-namespace-out-of-scope", pod("cicd-registry", containers=[container(securityContext={})]), 0),
         ("privileged-namespace-out-of-scope", pod("infra-monitoring", containers=[container(securityContext={})]), 0),
+    ],
+    "runner-escalation": [
+        ("runner-and-buildkitd", pod("cicd-runners", containers=[container("runner"), buildkitd()]), 0),
+        ("buildkitd-with-sys-admin", pod("cicd-runners", containers=[buildkitd("SETUID", "SETGID", "SYS_ADMIN")]), 1),
+        ("runner-with-escalation", pod("cicd-runners", containers=[insecure(allowPrivilegeEscalation=True)]), 1),
+        (
+            "init-container-with-a-capability-and-escalation-unset",
+            pod(
+                "cicd-runners", initContainers=[container("init", securityContext={"capabilities": {"add": ["CHOWN"]}})]
+            ),
+            2,
+        ),
+        ("other-namespace-not-judged", pod(containers=[insecure(allowPrivilegeEscalation=True)]), 0),
     ],
 }
 CASE_IDS = [f"{constraint}/{case}" for constraint, cases in CASES.items() for case, _pod, _n in cases]

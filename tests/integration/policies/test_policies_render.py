@@ -130,12 +130,12 @@ def test_a_bad_constraint_is_refused_by_the_schemas(rendered, change, field):
 
 
 def test_counts(rendered):
-    assert len(rendered.templates) == 10
-    assert len(rendered.constraints) == 10
+    assert len(rendered.templates) == 11
+    assert len(rendered.constraints) == 11
     assert sorted(o["metadata"]["name"] for o in rendered.of_kind("Namespace")) == sorted(MANAGED)
     policies = rendered.of_kind("NetworkPolicy")
     assert len(policies) == len({(p["metadata"]["namespace"], p["metadata"]["name"]) for p in policies}) == 41
-    assert len(rendered.objects) == 100  # docs/policies.md
+    assert len(rendered.objects) == 102  # docs/policies.md
 
 
 def test_every_namespace_denies_by_default_and_has_quota_and_limits(rendered):
