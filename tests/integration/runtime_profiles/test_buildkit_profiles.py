@@ -10,7 +10,9 @@ Seccomp: the profile's effect in podman, with the buildkitd container's settings
 capability dropped, no_new_privs): user and mount namespaces, mounts, pivot_root, sethostname and
 setns work under the shipped profile and are refused under containerd's RuntimeDefault. A RUN step's
 subordinate ids: mapped by the file-capability newuidmap with SETUID, SETGID and privilege
-escalation (baseline), refused without them (restricted)."""
+escalation (baseline), refused without them (restricted). Then BuildKit itself (buildkitd, buildctl
+and rootlesskit of scripts/components.txt, Debian's runc) builds an image with a RUN step that way and
+stops at newuidmap under no_new_privs."""
 
 import json
 import os
@@ -176,10 +178,10 @@ def test_namespaces_under_the_seccomp_profile(profile, works):
 
 @pytest.fixture(scope="module")
 def uidmap_image(hosts, converged):
-    """A runner node with user 1000, its subordinate ids and Debian's uidmap: newuidmap and newgidmap
+    """A runner node with Debian's runc, user 1000, its subordinate ids and uidmap: newuidmap and newgidmap
     setuid root in /usr/bin as Debian ships them, and copies with the file capabilities SETUID and
     SETGID in /usr/local/bin, first in PATH, as BuildKit's rootless image installs them."""
-    setup = "apt-get install -y --no-install-recommends uidmap && useradd -u 1000 -m user && "
+    setup = "apt-get install -y --no-install-recommends uidmap runc && useradd -u 1000 -m user && "
     setup += "echo user:100000:65536 >/etc/subuid && echo user:100000:65536 >/etc/subgid && "
     setup += "install -m 0755 /usr/bin/newuidmap /usr/bin/newgidmap /usr/local/bin/ && "
     setup += "setcap cap_setuid=ep /usr/local/bin/newuidmap && setcap cap_setgid=ep /usr/local/bin/newgidmap"
@@ -240,3 +242,59 @@ def test_a_run_step_maps_the_subordinate_ids_only_with_setuid_setgid_and_escalat
         assert done.returncode != 0, done.stdout
         assert error in done.stderr, done.stderr
         assert "gid=" not in done.stdout, done.stdout
+
+
+# The runners' sidecar by hand (its socket in /run/buildkit, the pod's emptyDir): rootlesskit maps the
+# ids and starts buildkitd; buildctl builds an image whose RUN step (the static age-keygen of the
+# components) writes a file, exported to a directory.
+BUILD = """
+export HOME=/home/user XDG_RUNTIME_DIR=/tmp/run
+mkdir -p /tmp/run
+rootlesskit buildkitd --rootless --root /tmp/buildkit --addr unix:///run/buildkit/buildkitd.sock \\
+  --oci-worker-no-process-sandbox >/tmp/buildkitd.log 2>&1 &
+for _ in $(seq 60); do [ -S /run/buildkit/buildkitd.sock ] || ! kill -0 $! 2>/dev/null && break; sleep 0.5; done
+buildctl --addr unix:///run/buildkit/buildkitd.sock build --progress plain --frontend dockerfile.v0 \\
+  --local context=/context --local dockerfile=/context --output type=local,dest=/tmp/out 2>/tmp/build.log || {
+  tail -n 12 /tmp/build.log >&2
+  grep -v -e "^[[:space:]]" -e "^time=" /tmp/buildkitd.log | head -n 4 >&2
+  exit 1
+}
+grep -o AGE-SECRET-KEY- /tmp/out/key.txt
+"""
+DOCKERFILE = """FROM scratch
+COPY age-keygen /bin/age-keygen
+RUN ["/bin/age-keygen", "-o", "/key.txt"]
+"""
+
+
+@pytest.mark.parametrize("no_new_privs", [False, True], ids=["baseline", "no-new-privs"])
+def test_buildkit_builds_a_run_step_with_setuid_setgid_and_escalation(uidmap_image, tmp_path, no_new_privs):
+    """BuildKit itself (scripts/components.txt), as the sidecar runs it: user 1000, SETUID and SETGID
+    in the bounding set, the shipped seccomp profile. The RUN step runs with escalation allowed; with
+    no_new_privs rootlesskit stops at newuidmap."""
+    mounts = []
+    for name in ("buildkitd", "buildctl", "rootlesskit", "age-keygen"):
+        path = REPO / ".cache" / "bin" / name
+        if not path.exists():
+            pytest.fail(f"{path} is missing: build it with `scripts/components.sh {name}` (make setup does)")
+        mounts += ["-v", f"{path.resolve()}:/opt/components/{name}:ro"]
+    context = tmp_path / "context"
+    context.mkdir()
+    (context / "Dockerfile").write_text(DOCKERFILE)
+    (context / "age-keygen").write_bytes((REPO / ".cache" / "bin" / "age-keygen").read_bytes())
+    (context / "age-keygen").chmod(0o755)
+    argv = ["setpriv", "--reuid", "1000", "--regid", "1000", "--clear-groups"]
+    argv += ["--no-new-privs"] if no_new_privs else []
+    done = podman(
+        "run", "--rm", "--network", "none", "--security-opt", f"seccomp={SHIPPED}", *mounts,
+        "-v", f"{context}:/context:ro", "--tmpfs", "/run/buildkit:mode=0777",
+        "--env", "PATH=/opt/components:/usr/local/bin:/usr/bin:/bin",
+        "--user", "0", "--cap-drop", "all", "--cap-add", "SETUID,SETGID",
+        uidmap_image, *argv, "sh", "-c", BUILD, check=False,
+    )  # fmt: skip
+    if no_new_privs:
+        assert done.returncode != 0, done.stdout
+        assert "newuidmap" in done.stderr and "write to uid_map failed" in done.stderr, done.stderr
+    else:
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.split() == ["AGE-SECRET-KEY-"], done.stdout
