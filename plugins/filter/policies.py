@@ -29,6 +29,7 @@ NAMESPACE_LABEL = "kubernetes.io/metadata.name"
 MANAGED_BY = {"app.kubernetes.io/managed-by": "homelab.k8s"}
 REASON_ANNOTATION = "homelab.k8s/reason"
 EXEMPT_ANNOTATION_PREFIX = "exempt.homelab.k8s/"
+INCLUDE_ANNOTATION_PREFIX = "include.homelab.k8s/"
 ARGOCD_ANNOTATIONS = {
     "argocd.argoproj.io/sync-wave": "1",
     "argocd.argoproj.io/sync-options": "SkipDryRunOnMissingResource=true",
@@ -53,7 +54,7 @@ ROLE_KEYS = {"name", "namespace", "namespaces", "rules", "subjects", "reason"}
 RULE_KEYS = {"api_groups", "resources", "verbs", "resource_names"}
 SUBJECT_KINDS = ("ServiceAccount", "User", "Group")
 SERVICE_ACCOUNT_KEYS = {"name", "namespace", "automount", "reason"}
-CONSTRAINT_KEYS = {"kind", "enforcement_action", "parameters", "scope", "exempt", "kinds"}
+CONSTRAINT_KEYS = {"kind", "enforcement_action", "parameters", "scope", "exempt", "include", "kinds"}
 ENFORCEMENT_ACTIONS = ("deny", "dryrun", "warn")
 SCOPES = ("all", "restricted")
 
@@ -627,6 +628,17 @@ def gatekeeper_constraints(constraints, namespaces, templates, defaults=None, ex
                 _fail(name, "%s: exempt namespace %r is unknown (known: %s)", what, ns, ", ".join(known))
             if not reason:
                 _fail(name, "%s: exempt namespace %s needs a reason", what, ns)
+        # scope restricted: a namespace of a lower level whose pods still meet this constraint is brought in by name
+        include = _mapping(spec.get("include"), what + ": include", name)
+        if include and scope != "restricted":
+            _fail(name, "%s: include needs scope restricted (scope all already covers every namespace)", what)
+        for ns, reason in include.items():
+            if ns not in known:
+                _fail(name, "%s: included namespace %r is unknown (known: %s)", what, ns, ", ".join(known))
+            if ns in exempt:
+                _fail(name, "%s: namespace %s is both included and exempt", what, ns)
+            if not reason:
+                _fail(name, "%s: included namespace %s needs a reason", what, ns)
         # A Constraint's kind exists only once Gatekeeper has compiled its template: Argo CD syncs it after
         # the templates and does not dry-run it before its kind exists.
         annotations = dict(ARGOCD_ANNOTATIONS)
@@ -635,9 +647,10 @@ def gatekeeper_constraints(constraints, namespaces, templates, defaults=None, ex
                 {EXEMPT_ANNOTATION_PREFIX + ns: str(reason) for ns, reason in sorted(exempt_all.items())}
             )
         annotations.update({EXEMPT_ANNOTATION_PREFIX + ns: str(reason) for ns, reason in sorted(exempt.items())})
+        annotations.update({INCLUDE_ANNOTATION_PREFIX + ns: str(reason) for ns, reason in sorted(include.items())})
         match = {"kinds": spec.get("kinds") or [{"apiGroups": [""], "kinds": ["Pod"]}]}
         if scope == "restricted":
-            in_scope = [ns for ns in restricted if ns not in exempt]
+            in_scope = [ns for ns in known if (ns in restricted or ns in include) and ns not in exempt]
             if not in_scope:
                 _fail(name, "%s: no restricted namespace is left in scope", what)
             match["namespaces"] = in_scope

@@ -188,6 +188,8 @@ CASES = {
         ("ephemeral-container-as-root", pod(ephemeralContainers=[{"name": "debug", "image": IMAGE}]), 1),
         ("baseline-namespace-out-of-scope", pod("cicd-registry", containers=[container(securityContext={})]), 0),
         ("privileged-namespace-out-of-scope", pod("infra-monitoring", containers=[container(securityContext={})]), 0),
+        ("included-runners-with-buildkitd", pod("cicd-runners", containers=[container("runner"), buildkitd()]), 0),
+        ("included-runners-as-root", pod("cicd-runners", containers=[container("runner", securityContext={})]), 1),
     ],
     "runner-escalation": [
         ("runner-and-buildkitd", pod("cicd-runners", containers=[container("runner"), buildkitd()]), 0),

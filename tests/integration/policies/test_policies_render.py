@@ -195,6 +195,11 @@ def test_constraints_exempt_only_with_reasons(rendered):
         if "namespaces" in match:
             assert set(match["namespaces"]) <= {"cicd-runners", "ingress-nginx", "gatekeeper-system"}
     assert actions["read-only-root-filesystem"] == "dryrun"
+    scopes = {c["metadata"]["name"]: c["spec"]["match"].get("namespaces") for c in rendered.constraints}
+    # cicd-runners is baseline for BuildKit only: its pods still run as non-root users, so that constraint keeps it
+    assert "cicd-runners" in scopes["run-as-non-root"] and "cicd-runners" not in scopes["read-only-root-filesystem"]
+    non_root = next(c for c in rendered.constraints if c["metadata"]["name"] == "run-as-non-root")
+    assert non_root["metadata"]["annotations"]["include.homelab.k8s/cicd-runners"]
     assert {a for n, a in actions.items() if n != "read-only-root-filesystem"} == {"deny"}
     harbor = next(c for c in rendered.constraints if c["metadata"]["name"] == "harbor-images")
     assert harbor["spec"]["parameters"] == {"registries": ["harbor.homelab-production.internal"]}

@@ -532,10 +532,41 @@ def test_restricted_scope_lists_the_restricted_namespaces():
     assert not [key for key in constraint["metadata"]["annotations"] if key.startswith("exempt.")]
 
 
+def test_restricted_scope_includes_a_lower_level_namespace_by_name_with_its_reason():
+    namespaces = [*NAMESPACES, {"name": "web"}]
+    constraints = {"non-root": {"kind": "K8sRunAsNonRoot", "scope": "restricted", "include": {"registry": "non-root"}}}
+    (constraint,) = gatekeeper_constraints(constraints, namespaces, TEMPLATES)
+    assert constraint["spec"]["match"]["namespaces"] == ["runners", "registry", "web"]
+    assert constraint["metadata"]["annotations"]["include.homelab.k8s/registry"] == "non-root"
+
+
 @pytest.mark.parametrize(
     ("constraints", "exempt", "message"),
     [
         ({"c": {"kind": "K8sNope"}}, {}, "constraint c: unknown template kind 'K8sNope'"),
+        ({"c": {"kind": "K8sRunAsNonRoot", "include": {"registry": "r"}}}, {}, "c: include needs scope restricted"),
+        (
+            {"c": {"kind": "K8sRunAsNonRoot", "scope": "restricted", "include": {"nope": "r"}}},
+            {},
+            "included namespace 'nope' is unknown",
+        ),
+        (
+            {"c": {"kind": "K8sRunAsNonRoot", "scope": "restricted", "include": {"registry": ""}}},
+            {},
+            "included namespace registry needs a reason",
+        ),
+        (
+            {
+                "c": {
+                    "kind": "K8sRunAsNonRoot",
+                    "scope": "restricted",
+                    "include": {"registry": "r"},
+                    "exempt": {"registry": "r"},
+                }
+            },
+            {},
+            "namespace registry is both included and exempt",
+        ),
         ({"c": {"kind": "K8sRunAsNonRoot", "enforcement_action": "block"}}, {}, "enforcement_action 'block'"),
         ({"c": {"kind": "K8sRunAsNonRoot", "scope": "some"}}, {}, "scope 'some'"),
         ({"c": {"kind": "K8sRunAsNonRoot", "exempt": {"nope": "x"}}}, {}, "exempt namespace 'nope' is unknown"),
