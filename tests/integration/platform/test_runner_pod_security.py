@@ -14,18 +14,12 @@ import yaml
 from ansible_collections.homelab.k8s.plugins.filter.policies import policy_namespaces
 from kubernetes.client import CoreV1Api
 from kubernetes.client.exceptions import ApiException
+from platform_lab import PLATFORM_LAB_SETTINGS
 from playbook_runner import ansible_playbook, local_inventory
 
 REPO = Path(__file__).resolve().parents[3]
-NAMESPACE = "ra-runner-pod-security"
-SETTINGS = {
-    "platform_lab": True,
-    "platform_grafana_admin_password": "grafana-admin-password-1",
-    "platform_harbor_admin_password": "harbor-admin-password-1",
-    "platform_harbor_database_password": "harbor-database-password-1",
-    "platform_argocd_admin_password_hash": "$2y$10$" + "a" * 53,
-    "platform_runners_github_url": "https://github.com/homelab/apps",
-}
+NAMESPACE = "runner-pod-security"
+SETTINGS = PLATFORM_LAB_SETTINGS
 
 
 @pytest.fixture(scope="module")

@@ -7,19 +7,13 @@ from pathlib import Path
 
 import pytest
 import yaml
+from platform_lab import PLATFORM_LAB_SETTINGS
 from playbook_runner import ansible_playbook, local_inventory
 
 REPO = Path(__file__).resolve().parents[3]
 PLAYBOOK = REPO / "playbooks" / "platform.yml"
 HARBOR = "harbor.homelab.internal"
-SETTINGS = {
-    "platform_lab": True,
-    "platform_grafana_admin_password": "grafana-admin-password-1",
-    "platform_harbor_admin_password": "harbor-admin-password-1",
-    "platform_harbor_database_password": "harbor-database-password-1",
-    "platform_argocd_admin_password_hash": "$2y$10$" + "a" * 53,
-    "platform_runners_github_url": "https://github.com/homelab/apps",
-}
+SETTINGS = PLATFORM_LAB_SETTINGS
 DUTY = {
     "gatekeeper": "security-monitoring",
     "cert-manager": "general",
