@@ -30,15 +30,8 @@ lock() {
 }
 
 # role_default VAR: the default of VAR in roles/*/defaults/main.yml, as a Go module version.
-role_default() {
-  local line
-  line="$(grep -h "^$1:" "$root"/roles/*/defaults/main.yml | head -n 1)"
-  [ -n "$line" ] || { echo "components: no default for $1 in roles/*/defaults/main.yml" >&2; exit 1; }
-  line="${line#*:}"
-  line="${line//[\"\' ]/}"
-  [[ "$line" == v* ]] || line="v$line"
-  echo "$line"
-}
+# shellcheck source=scripts/role-default.sh
+source "$root/scripts/role-default.sh"
 
 # build_kubernetes VERSION NAME...: the k8s.io/kubernetes commands NAME at VERSION, into the
 # cache directories keys[NAME].

@@ -9,7 +9,10 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 out="${1:?usage: $0 DIR}"
-version="$(sed -n 's/^container_runtime_containerd_version:[[:space:]]*["'\'']*\([0-9.]*\).*/\1/p' "$root/roles/container_runtime/defaults/main.yml")"
+# shellcheck source=scripts/role-default.sh
+source "$root/scripts/role-default.sh"
+version="$(role_default container_runtime_containerd_version)"
+version="${version#v}"
 archive="containerd-$version-linux-amd64.tar.gz"
 built="$("$root/.cache/bin/containerd" --version 2>/dev/null || true)"
 if [[ " $built " != *" v$version "* ]]; then

@@ -12,13 +12,14 @@ out="$root/.cache/seccomp"
 export CGO_ENABLED=0 GOFLAGS=-buildvcs=false GOTOOLCHAIN=local
 
 command -v go >/dev/null || { echo "seccomp-default: the go command is needed (Go 1.26 or newer)" >&2; exit 1; }
-pinned="$(sed -n 's/^container_runtime_containerd_version:[[:space:]]*"\{0,1\}\([^"[:space:]]*\)"\{0,1\}.*$/\1/p' \
-  "$root/roles/container_runtime/defaults/main.yml")"
+# shellcheck source=scripts/role-default.sh
+source "$root/scripts/role-default.sh"
+pinned="$(role_default container_runtime_containerd_version)"
 module="$(sed -n 's/^[[:space:]]*github.com\/containerd\/containerd\/v2 \(v[^[:space:]]*\).*$/\1/p;s/^require github.com\/containerd\/containerd\/v2 \(v[^[:space:]]*\).*$/\1/p' \
   "$src/go.mod" | head -n 1)"
-if [ "v$pinned" != "$module" ]; then
+if [ "$pinned" != "$module" ]; then
   echo "seccomp-default: scripts/seccomp-default/go.mod requires containerd $module, but" \
-    "container_runtime_containerd_version is $pinned: run 'go get github.com/containerd/containerd/v2@v$pinned'" \
+    "container_runtime_containerd_version is $pinned: run 'go get github.com/containerd/containerd/v2@$pinned'" \
     "in scripts/seccomp-default" >&2
   exit 1
 fi

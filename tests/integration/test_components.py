@@ -69,6 +69,7 @@ def test_an_unknown_role_default_is_a_clear_error(tmp_path, line):
     (tmp_path / "scripts").mkdir()
     script = tmp_path / "scripts" / "components.sh"
     script.write_text((REPO / "scripts" / "components.sh").read_text())
+    (tmp_path / "scripts" / "role-default.sh").write_text((REPO / "scripts" / "role-default.sh").read_text())
     (tmp_path / "scripts" / "components.txt").write_text(line + "\n")
     (tmp_path / "roles" / "x" / "defaults").mkdir(parents=True)
     (tmp_path / "roles" / "x" / "defaults" / "main.yml").write_text("---\nother: 1\n")
