@@ -160,6 +160,13 @@ def test_a_path_outside_the_kubelet_directory_fails_naming_it(hosts, converged):
     assert on(hosts, "ci-12", "test", "-e", "/etc/seccomp").returncode == 1
 
 
+def test_a_bad_apparmor_profile_name_fails_naming_it(hosts, converged):
+    bad = run(hosts, "--limit", "ci-12", "-e", "container_runtime_buildkit_apparmor_profile=../Buildkit")
+    assert bad.returncode != 0
+    assert 'container_runtime_buildkit_apparmor_profile="../Buildkit" a profile name' in " ".join(bad.output.split())
+    assert on(hosts, "ci-12", "test", "-e", "/etc/Buildkit").returncode == 1
+
+
 @pytest.mark.parametrize(("profile", "works"), [(SHIPPED, True), (DEFAULT, False)], ids=["shipped", "runtime-default"])
 def test_namespaces_under_the_seccomp_profile(profile, works):
     if not profile.exists():
