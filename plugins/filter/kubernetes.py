@@ -1,7 +1,7 @@
 # Copyright: homelab.k8s contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Pure filters for kubeadm clusters: CA public key pins, service addresses, encryption providers,
-the review of kubelet serving certificate requests.
+the review of kubelet serving certificate requests, the labels a Node still needs.
 
 Each raises AnsibleFilterError naming the bad value.
 """
@@ -197,6 +197,37 @@ def kubelet_serving_csr_review(csrs, nodes):
     return reviewed
 
 
+def node_label_changes(nodes, name, labels, field_manager):
+    """What a server-side apply of ``labels`` by ``field_manager`` would change on the Node ``name``.
+
+    ``nodes`` are Node objects as ``kubectl get nodes -o json`` lists them. Answers ``{set, remove}``:
+    the labels missing or with another value, and the keys the manager applied before that ``labels``
+    no longer has (an apply removes those). Both empty: the apply would change nothing. Deciding from
+    the labels alone keeps the answer right while the kubelet updates the Node's status.
+    """
+    filter_name = "node_label_changes"
+    if not isinstance(nodes, list) or not all(isinstance(item, dict) for item in nodes):
+        raise AnsibleFilterError("%s: nodes must be a list of Node objects, got %r" % (filter_name, nodes))
+    if not isinstance(labels, dict) or not all(isinstance(v, str) for v in labels.values()):
+        raise AnsibleFilterError("%s: labels must map names to strings, got %r" % (filter_name, labels))
+    if not name or not isinstance(name, str):
+        raise AnsibleFilterError("%s: the node name must be a non-empty string, got %r" % (filter_name, name))
+    node = next((n for n in nodes if (n.get("metadata") or {}).get("name") == name), None)
+    if node is None:
+        return {"set": dict(labels), "remove": []}
+    metadata = node.get("metadata") or {}
+    current = metadata.get("labels") or {}
+    owned = set()
+    for entry in metadata.get("managedFields") or []:
+        if entry.get("manager") == field_manager and entry.get("operation") == "Apply":
+            fields = ((entry.get("fieldsV1") or {}).get("f:metadata") or {}).get("f:labels") or {}
+            owned.update(key[2:] for key in fields if key.startswith("f:"))
+    return {
+        "set": {key: value for key, value in labels.items() if current.get(key) != value},
+        "remove": sorted(key for key in owned - set(labels) if key in current),
+    }
+
+
 class FilterModule:
     def filters(self):
         return {
@@ -204,4 +235,5 @@ class FilterModule:
             "kubeadm_service_ip": kubeadm_service_ip,
             "encryption_providers": encryption_providers,
             "kubelet_serving_csr_review": kubelet_serving_csr_review,
+            "node_label_changes": node_label_changes,
         }

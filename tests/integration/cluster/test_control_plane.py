@@ -47,10 +47,43 @@ def test_the_worker_joined_with_its_duty(cluster):
     assert cluster.worker.exec("test", "-e", "/etc/kubernetes/kubeadm/join.yaml", check=False).returncode != 0
 
 
-def test_second_run_changes_nothing(cluster):
+LABELS_TASK = "homelab.k8s.kubernetes : Set the node's labels"
+
+
+def test_labels_follow_the_settings_and_a_second_run_changes_nothing(cluster):
+    """The role applies a node's labels when they differ from its settings: a label changed by hand
+    is set back, one the role applied before and no longer has is removed. The kubelet's status
+    updates, which move the Node all the time, never count as a change: a second run changes nothing."""
+    drifted = {
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {
+            "name": "k8s-worker-02",
+            "labels": {
+                "homelab.k8s/role": "general",
+                "node-role.kubernetes.io/worker": "",
+                "homelab.k8s/retired": "yes",
+            },
+        },
+    }
+    cluster.control_plane.exec(
+        "kubectl", "--kubeconfig", "/etc/kubernetes/admin.conf", "apply", "--server-side", "--force-conflicts",
+        "--field-manager=homelab.k8s", "--filename=-", input_text=json.dumps(drifted),
+    )  # fmt: skip
+
+    run = cluster.run_role()
+    assert run.returncode == 0, run.stdout[-6000:]
+    assert "changed: [k8s-worker-02 -> localhost]" in run.task(LABELS_TASK), run.stdout[-6000:]
+    assert "changed: [k8s-master-01" not in run.task(LABELS_TASK)
+    labels = core(cluster).read_node("k8s-worker-02").metadata.labels
+    assert labels["homelab.k8s/role"] == "ci-registry"
+    assert "node-role.kubernetes.io/worker" in labels
+    assert "homelab.k8s/retired" not in labels
+
     rerun = cluster.run_role()
     assert rerun.returncode == 0, rerun.stdout[-6000:]
-    assert rerun.recap("k8s-master-01")["changed"] == 0, rerun.stdout[-6000:]
+    for host in ("k8s-master-01", "k8s-worker-02"):
+        assert rerun.recap(host)["changed"] == 0, rerun.stdout[-6000:]
 
 
 def test_secrets_are_stored_encrypted_in_etcd(cluster):

@@ -1,9 +1,10 @@
 """Filters for kubeadm clusters: CA public key pins, service addresses, encryption providers,
-the review of kubelet serving certificate requests."""
+the review of kubelet serving certificate requests, the labels a Node still needs."""
 
 import base64
 import datetime
 import hashlib
+import re
 
 import pytest
 from ansible.errors import AnsibleFilterError
@@ -13,6 +14,7 @@ from ansible_collections.homelab.k8s.plugins.filter.kubernetes import (
     kubeadm_ca_cert_hash,
     kubeadm_service_ip,
     kubelet_serving_csr_review,
+    node_label_changes,
 )
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -303,4 +305,88 @@ def test_filters_are_registered():
         "kubeadm_service_ip",
         "encryption_providers",
         "kubelet_serving_csr_review",
+        "node_label_changes",
     }
+
+
+def labelled_node(labels, applied, manager="homelab.k8s", operation="Apply"):
+    """A Node as the API server lists it: `applied` are the label keys `manager` owns, next to the
+    kubelet's own entries for the labels it registered with and for the status it keeps posting."""
+    return {
+        "metadata": {
+            "name": "k8s-worker-02",
+            "labels": labels,
+            "managedFields": [
+                {
+                    "manager": "kubelet",
+                    "operation": "Update",
+                    "fieldsV1": {"f:metadata": {"f:labels": {".": {}, "f:kubernetes.io/hostname": {}}}},
+                },
+                {
+                    "manager": "kubelet",
+                    "operation": "Update",
+                    "subresource": "status",
+                    "fieldsV1": {"f:status": {"f:conditions": {}}},
+                },
+                {
+                    "manager": manager,
+                    "operation": operation,
+                    "fieldsV1": {"f:metadata": {"f:labels": {"f:%s" % key: {} for key in applied}}},
+                },
+            ],
+        },
+        "status": {"conditions": [{"type": "Ready", "lastHeartbeatTime": "2026-11-30T15:00:00Z"}]},
+    }
+
+
+WANTED = {"homelab.k8s/role": "ci-registry", "node-role.kubernetes.io/worker": ""}
+
+
+def test_labels_in_place_need_no_apply_whatever_the_status_says():
+    node = labelled_node({"kubernetes.io/hostname": "k8s-worker-02", **WANTED}, WANTED)
+    node["status"]["conditions"][0]["lastHeartbeatTime"] = "2026-11-30T15:00:10Z"
+    assert node_label_changes([node], "k8s-worker-02", WANTED, "homelab.k8s") == {"set": {}, "remove": []}
+
+
+def test_a_missing_or_changed_label_is_set():
+    node = labelled_node({"homelab.k8s/role": "general"}, ["homelab.k8s/role"])
+    assert node_label_changes([node], "k8s-worker-02", WANTED, "homelab.k8s") == {
+        "set": {"homelab.k8s/role": "ci-registry", "node-role.kubernetes.io/worker": ""},
+        "remove": [],
+    }
+
+
+def test_a_label_the_manager_applied_before_and_no_longer_wants_is_removed():
+    node = labelled_node({**WANTED, "homelab.k8s/gpu": "yes"}, [*WANTED, "homelab.k8s/gpu"])
+    assert node_label_changes([node], "k8s-worker-02", WANTED, "homelab.k8s") == {
+        "set": {},
+        "remove": ["homelab.k8s/gpu"],
+    }
+
+
+@pytest.mark.parametrize(
+    "manager, operation",
+    [("kubectl-label", "Apply"), ("homelab.k8s", "Update")],
+    ids=["another-manager", "not-an-apply"],
+)
+def test_labels_another_manager_or_an_update_set_are_left_alone(manager, operation):
+    node = labelled_node({**WANTED, "team": "blue"}, ["team"], manager=manager, operation=operation)
+    assert node_label_changes([node], "k8s-worker-02", WANTED, "homelab.k8s")["remove"] == []
+
+
+def test_a_node_not_listed_gets_every_label():
+    assert node_label_changes([], "k8s-worker-02", WANTED, "homelab.k8s") == {"set": WANTED, "remove": []}
+
+
+@pytest.mark.parametrize(
+    "nodes, name, labels, message",
+    [
+        ({"items": []}, "k8s-worker-02", WANTED, "nodes must be a list of Node objects, got {'items': []}"),
+        ([], "", WANTED, "the node name must be a non-empty string, got ''"),
+        ([], "k8s-worker-02", {"homelab.k8s/role": 3}, "labels must map names to strings, got {'homelab.k8s/role': 3}"),
+    ],
+    ids=["nodes-not-a-list", "empty-name", "label-not-a-string"],
+)
+def test_node_label_changes_refuses_bad_input(nodes, name, labels, message):
+    with pytest.raises(AnsibleFilterError, match=re.escape(message)):
+        node_label_changes(nodes, name, labels, "homelab.k8s")
