@@ -153,17 +153,21 @@ def test_a_second_run_changes_nothing(hosts, converged):
         assert again.recap(name)["changed"] == 0, again.output[-4000:]
 
 
-def test_a_path_outside_the_kubelet_directory_fails_naming_it(hosts, converged):
-    bad = run(hosts, "--limit", "ci-12", "-e", "container_runtime_buildkit_seccomp_path=/etc/seccomp/buildkit.json")
+@pytest.mark.parametrize("profile", ["/etc/seccomp/buildkit.json", "../../../etc/buildkit.json", "profiles/buildkit"])
+def test_a_seccomp_profile_outside_the_kubelet_directory_fails_naming_it(hosts, converged, profile):
+    bad = run(hosts, "--limit", "ci-12", "-e", f"homelab_buildkit_seccomp_profile={profile}")
     assert bad.returncode != 0
-    assert 'container_runtime_buildkit_seccomp_path="/etc/seccomp/buildkit.json" must be a .json file' in bad.output
+    assert f'homelab_buildkit_seccomp_profile="{profile}" must be the relative path of a .json' in " ".join(
+        bad.output.split()
+    )
     assert on(hosts, "ci-12", "test", "-e", "/etc/seccomp").returncode == 1
+    assert on(hosts, "ci-12", "test", "-e", "/etc/buildkit.json").returncode == 1
 
 
 def test_a_bad_apparmor_profile_name_fails_naming_it(hosts, converged):
-    bad = run(hosts, "--limit", "ci-12", "-e", "container_runtime_buildkit_apparmor_profile=../Buildkit")
+    bad = run(hosts, "--limit", "ci-12", "-e", "homelab_buildkit_apparmor_profile=../Buildkit")
     assert bad.returncode != 0
-    assert 'container_runtime_buildkit_apparmor_profile="../Buildkit" a profile name' in " ".join(bad.output.split())
+    assert 'homelab_buildkit_apparmor_profile="../Buildkit" a profile name' in " ".join(bad.output.split())
     assert on(hosts, "ci-12", "test", "-e", "/etc/Buildkit").returncode == 1
 
 

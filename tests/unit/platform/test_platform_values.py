@@ -171,15 +171,13 @@ def rendered(tmp_path_factory):
     return {"values": values, "run": run, "dir": out / "values"}
 
 
+def homelab_defaults():
+    return yaml.safe_load((REPO / "roles" / "homelab" / "defaults" / "main.yml").read_text())
+
+
 def node_roles():
-    """The labels and taints the collection gives the nodes: the shared homelab role's, or, before it,
-    the kubernetes role's own."""
-    for role, name in (("homelab", "homelab_node_roles"), ("kubernetes", "kubernetes_node_roles")):
-        path = REPO / "roles" / role / "defaults" / "main.yml"
-        defaults = yaml.safe_load(path.read_text()) if path.exists() else {}
-        if name in defaults:
-            return defaults[name]
-    raise AssertionError("no node roles (labels and taints) found in roles/homelab or roles/kubernetes")
+    """The labels and taints the kubernetes role gives the nodes (the shared homelab role's)."""
+    return homelab_defaults()["homelab_node_roles"]
 
 
 def dig(values, path):
@@ -194,7 +192,7 @@ def test_every_release_is_rendered_and_checked(rendered):
 
 def test_duties_match_the_kubernetes_role():
     platform = yaml.safe_load((REPO / "roles" / "platform" / "defaults" / "main.yml").read_text())
-    assert platform["platform_node_roles"] == node_roles()
+    assert platform["platform_node_roles"] == "{{ homelab_node_roles }}"
     assert {r["name"]: r["duty"] for r in platform["platform_releases"]} == DUTY
 
 
@@ -314,18 +312,23 @@ def test_runners_build_without_privileged_docker(rendered):
 
 
 def test_buildkit_runs_under_the_profiles_the_container_runtime_role_installs(rendered):
-    """The sidecar names the Localhost profiles by the paths the container_runtime role writes
-    them to, and nothing in the pod asks for Unconfined or the deprecated AppArmor annotation."""
-    runtime = yaml.safe_load((REPO / "roles" / "container_runtime" / "defaults" / "main.yml").read_text())
+    """The sidecar names the Localhost profiles the container_runtime role installs (both take their
+    names from the homelab role), and nothing in the pod asks for Unconfined or the deprecated
+    AppArmor annotation."""
+    shared = homelab_defaults()
+    runtime = yaml.safe_load((REPO / "roles" / "container_runtime" / "vars" / "main.yml").read_text())
     template = rendered["values"]["arc-runners"]["template"]
     buildkitd = template["spec"]["containers"][1]["securityContext"]
-    seccomp_dir = "/var/lib/kubelet/seccomp/"
-    installed = runtime["container_runtime_buildkit_seccomp_path"]
-    assert installed.startswith(seccomp_dir), installed
-    assert buildkitd["seccompProfile"] == {"type": "Localhost", "localhostProfile": installed[len(seccomp_dir) :]}
+    assert runtime["container_runtime_buildkit_seccomp_path"] == (
+        "/var/lib/kubelet/seccomp/{{ homelab_buildkit_seccomp_profile }}"
+    )
+    assert buildkitd["seccompProfile"] == {
+        "type": "Localhost",
+        "localhostProfile": shared["homelab_buildkit_seccomp_profile"],
+    }
     assert buildkitd["appArmorProfile"] == {
         "type": "Localhost",
-        "localhostProfile": runtime["container_runtime_buildkit_apparmor_profile"],
+        "localhostProfile": shared["homelab_buildkit_apparmor_profile"],
     }
     assert "annotations" not in template.get("metadata", {})
     assert "Unconfined" not in json.dumps(template) and "unconfined" not in json.dumps(template)
@@ -368,6 +371,11 @@ def test_overrides_merge_last_and_releases_turn_off_with_data(tmp_path):
         ),
         ({"platform_values_overrides": {"nginx": {}}}, '["nginx"]'),
         ({"platform_lab": False, "platform_harbor_database_password": "short"}, "platform_harbor_database_password"),
+        (
+            {"homelab_buildkit_seccomp_profile": "/etc/buildkit.json"},
+            'homelab_buildkit_seccomp_profile="/etc/buildkit.json"',
+        ),
+        ({"homelab_buildkit_apparmor_profile": "Unconfined"}, 'homelab_buildkit_apparmor_profile="Unconfined"'),
     ],
 )
 def test_bad_input_fails_naming_the_value(tmp_path, extra, named):
